@@ -1,0 +1,3 @@
+from msmkit.cli import main
+
+main()

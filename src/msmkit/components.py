@@ -1,0 +1,136 @@
+"""The contracts that plugins implement.
+
+Each component is a plain object with a ``name``, a one-line ``description`` and a pydantic
+``Options`` model (``extra="forbid"``) for its settings. The experiment file passes an
+``options:`` mapping that is validated against ``Options`` before anything runs.
+Heavy libraries (torch, transformers, provider SDKs) are imported inside methods, never at
+module import, so registering a component costs nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:
+    from msmkit.corpus import Document
+    from msmkit.spec import Spec
+
+
+class Options(BaseModel):
+    """Base for component options: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class NoOptions(Options):
+    """For components that take no settings."""
+
+
+@dataclass
+class Estimate:
+    """What a stage will cost before it runs. Numbers are estimates and say so."""
+
+    stage: str
+    items: int = 0
+    tokens: int = 0
+    dollars: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+
+@runtime_checkable
+class SpecVariant(Protocol):
+    """A named transformation of a spec (an ablation: attribution, rules-only, ...).
+
+    ``apply`` returns a new Spec and must not mutate its input. It should append a short
+    human-readable line to the returned spec's ``lineage`` saying what it changed.
+    """
+
+    name: str
+    description: str
+    Options: ClassVar[type[Options]]
+
+    def apply(self, spec: Spec, options: Any) -> Spec: ...
+
+
+@runtime_checkable
+class DocGenerator(Protocol):
+    """Turns a spec into documents that discuss it.
+
+    ``generate`` yields documents one at a time so the caller can persist each as it
+    arrives. Ids must be deterministic for a given (spec, options), and ids in ``skip``
+    must not be produced again: that is how an interrupted stage resumes without repeating
+    work (or paid calls).
+    """
+
+    name: str
+    description: str
+    Options: ClassVar[type[Options]]
+
+    def plan(self, spec: Spec, options: Any) -> Estimate: ...
+
+    def generate(
+        self, spec: Spec, options: Any, *, skip: frozenset[str] = frozenset()
+    ) -> Iterator[Document]: ...
+
+
+@dataclass
+class TrainJob:
+    """One training stage: ``base_model`` + data -> a model directory at ``output_dir``.
+
+    ``stage`` is ``"midtrain"`` (documents, plain next-token loss) or ``"aft"``
+    (chat demonstrations, assistant-only loss). ``data`` is a JSONL file.
+    """
+
+    stage: Literal["midtrain", "aft"]
+    base_model: str
+    data: Path
+    output_dir: Path
+    options: Any
+    seed: int = 0
+    progress: Callable[[int, int], None] | None = None
+
+
+@runtime_checkable
+class TrainingBackend(Protocol):
+    """Trains a model. ``requires`` names import-able modules the backend needs;
+    msmkit checks them (without importing) before planning a run."""
+
+    name: str
+    description: str
+    Options: ClassVar[type[Options]]
+    requires: tuple[str, ...]
+
+    def plan(self, job: TrainJob) -> Estimate: ...
+
+    def train(self, job: TrainJob) -> Path: ...
+
+
+@dataclass(frozen=True)
+class EvalTask:
+    """An Inspect task made available to ``msmkit run``.
+
+    ``task`` is an Inspect ``@task`` function, or an import string ``"module:function"``
+    resolved only when the eval runs (so listing tasks never imports Inspect).
+    """
+
+    name: str
+    task: Callable[..., Any] | str
+    description: str = ""
+
+    def load(self) -> Callable[..., Any]:
+        if callable(self.task):
+            return self.task
+        import importlib
+
+        module, _, attr = self.task.partition(":")
+        return getattr(importlib.import_module(module), attr)
+
+
+def options_schema(component: Any) -> dict[str, Any]:
+    """JSON schema of a component's options (for ``msmkit list --json``)."""
+    return component.Options.model_json_schema()

@@ -1,0 +1,1 @@
+"""msmkit's built-in components, shipped as ordinary plugins through the same hooks."""

@@ -1,0 +1,8 @@
+from msmkit.hookspecs import hookimpl
+
+
+@hookimpl
+def register_doc_generators(register):
+    from msmkit.generators.offline import OfflineGenerator
+
+    register(OfflineGenerator())

@@ -1,0 +1,178 @@
+"""Finding and loading plugins.
+
+Third-party plugins are modules named by entry points in the ``msmkit`` group. A plugin that
+fails to import is recorded (``msmkit plugins`` shows it as ``error``) and a one-line warning is
+printed; the rest of msmkit keeps working. ``MSMKIT_STRICT_PLUGINS=1`` turns load failures into
+errors, ``MSMKIT_BLOCK_PLUGINS=a,b`` skips plugins by entry-point name.
+
+Built-in components are ordinary plugins too (``DEFAULT_PLUGINS``), registered after the
+installed ones through the same hooks.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from typing import Any
+
+import pluggy
+
+from msmkit import hookspecs
+from msmkit.errors import PluginError
+
+DEFAULT_PLUGINS = (
+    "msmkit.default_plugins.variants",
+    "msmkit.default_plugins.generators",
+    "msmkit.default_plugins.backends",
+    "msmkit.default_plugins.tasks",
+)
+
+
+@dataclass
+class PluginInfo:
+    """What ``msmkit plugins`` reports about one plugin."""
+
+    name: str
+    version: str
+    package: str
+    builtin: bool
+    status: str = "ok"  # ok | error | blocked
+    error: str | None = None
+    hooks: list[str] = field(default_factory=list)
+
+    @property
+    def provider(self) -> str:
+        """How errors name this plugin: ``msmkit-attribution 0.1.0 (plugin 'attribution')``."""
+        if self.builtin:
+            return f"msmkit {self.version} (built-in '{self.name}')"
+        return f"{self.package} {self.version} (plugin '{self.name}')"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "package": self.package,
+            "version": self.version,
+            "builtin": self.builtin,
+            "status": self.status,
+            "error": self.error,
+            "hooks": self.hooks,
+        }
+
+
+_pm: pluggy.PluginManager | None = None
+_infos: dict[str, PluginInfo] = {}
+
+
+def _blocked() -> set[str]:
+    raw = os.environ.get("MSMKIT_BLOCK_PLUGINS", "")
+    return {n.strip() for n in raw.split(",") if n.strip()}
+
+
+def _warn(message: str) -> None:
+    from msmkit.console import err_console
+
+    err_console().print(f"[yellow]warning:[/] {message}", highlight=False)
+
+
+def record_failure(name: str, exc: BaseException) -> None:
+    """Mark a plugin as broken (import failure or a hook that raised)."""
+    info = _infos.get(name)
+    if info is None:
+        return
+    info.status = "error"
+    info.error = f"{type(exc).__name__}: {exc}"
+    _warn(f"plugin '{name}' ({info.package}) is broken and was skipped: {info.error}")
+
+
+def get_plugin_manager() -> pluggy.PluginManager:
+    """The process-wide plugin manager, loading plugins on first use."""
+    global _pm
+    if _pm is not None:
+        return _pm
+    from msmkit import __version__
+
+    pm = pluggy.PluginManager("msmkit")
+    pm.add_hookspecs(hookspecs)
+    strict = os.environ.get("MSMKIT_STRICT_PLUGINS", "") not in ("", "0")
+    blocked = _blocked()
+    for ep in sorted(entry_points(group="msmkit"), key=lambda e: e.name):
+        dist = getattr(ep, "dist", None)
+        info = PluginInfo(
+            name=ep.name,
+            version=dist.version if dist else "?",
+            package=dist.name if dist else ep.value,
+            builtin=False,
+        )
+        if ep.name in _infos:  # the same entry point seen twice (duplicate installs)
+            continue
+        _infos[ep.name] = info
+        if ep.name in blocked:
+            info.status = "blocked"
+            pm.set_blocked(ep.name)
+            continue
+        try:
+            module = ep.load()
+            pm.register(module, name=ep.name)
+        except Exception as exc:
+            if strict:
+                raise PluginError(
+                    f"plugin '{ep.name}' ({info.package}) failed to load: {exc}",
+                    hint="fix or uninstall it, or unset MSMKIT_STRICT_PLUGINS to skip it",
+                ) from exc
+            record_failure(ep.name, exc)
+    for modname in DEFAULT_PLUGINS:
+        short = modname.rsplit(".", 1)[-1]
+        name = f"msmkit.{short}"
+        _infos[name] = PluginInfo(name=name, version=__version__, package="msmkit", builtin=True)
+        pm.register(importlib.import_module(modname), name=name)
+    pm.check_pending()
+    for name, info in _infos.items():
+        plugin = pm.get_plugin(name)
+        if plugin is not None:
+            info.hooks = sorted(h.name for h in pm.get_hookcallers(plugin) or [])
+    _pm = pm
+    return pm
+
+
+def register_plugin(plugin: object, name: str, *, version: str = "0", package: str = "") -> None:
+    """Register an in-process plugin object (tests, notebooks). Drops cached registries."""
+    pm = get_plugin_manager()
+    pm.register(plugin, name=name)
+    _infos[name] = PluginInfo(name=name, version=version, package=package or name, builtin=False)
+    _infos[name].hooks = sorted(h.name for h in pm.get_hookcallers(plugin) or [])
+    _invalidate()
+
+
+def unregister_plugin(name: str) -> None:
+    pm = get_plugin_manager()
+    plugin = pm.get_plugin(name)
+    if plugin is not None:
+        pm.unregister(plugin)
+    _infos.pop(name, None)
+    _invalidate()
+
+
+def _invalidate() -> None:
+    from msmkit import registry
+
+    registry.clear_cache()
+
+
+def plugin_infos() -> list[PluginInfo]:
+    get_plugin_manager()
+    return sorted(_infos.values(), key=lambda i: (i.builtin, i.name))
+
+
+def plugin_info(name: str) -> PluginInfo | None:
+    get_plugin_manager()
+    return _infos.get(name)
+
+
+def reset() -> None:
+    """Forget everything loaded (tests)."""
+    global _pm
+    _pm = None
+    _infos.clear()
+    _invalidate()

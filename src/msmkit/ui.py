@@ -1,0 +1,64 @@
+"""Progress and status for ``msmkit run``, drawn on stderr with rich."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from msmkit.console import err_console
+
+
+class RunUI:
+    """Reports stage by stage. ``quiet`` keeps stderr to errors only (for --json)."""
+
+    def __init__(self, quiet: bool = False) -> None:
+        self.console = err_console()
+        self.quiet = quiet
+
+    @property
+    def inspect_display(self) -> str:
+        if self.quiet:
+            return "none"
+        return "rich" if self.console.is_terminal else "plain"
+
+    def note(self, message: str) -> None:
+        if not self.quiet:
+            self.console.print(f"  {message}", highlight=False)
+
+    def skipped(self, sp: Any) -> None:
+        self.note(f"[dim]✓ {sp.label} — done earlier ({sp.stage.dir.name}), skipped[/]")
+
+    def finished(self, sp: Any) -> None:
+        secs = sp.stage.record().get("seconds")
+        self.note(f"[green]✓[/] {sp.label} [dim]({secs}s, {sp.stage.dir.name})[/]")
+
+    @contextmanager
+    def progress(self, sp: Any, total: int | None) -> Iterator[Callable[..., None]]:
+        """Yields ``advance(n, total=None, absolute=False)``."""
+        if self.quiet:
+            yield lambda *a, **k: None
+            return
+        columns = [SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                   MofNCompleteColumn(), TimeElapsedColumn()]
+        with Progress(*columns, console=self.console, transient=True) as progress:
+            task = progress.add_task(f"{sp.label} [{', '.join(sp.arms)}]", total=total)
+
+            def advance(n: int = 1, total: int | None = None, absolute: bool = False) -> None:
+                if total is not None:
+                    progress.update(task, total=total)
+                if absolute:
+                    progress.update(task, completed=n)
+                else:
+                    progress.advance(task, n)
+
+            yield advance

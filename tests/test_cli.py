@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+from conftest import REPO, run_cli
+
+HEAVY = ("torch", "transformers", "trl", "peft", "datasets", "inspect_ai", "anthropic", "openai")
+
+
+def test_import_and_cli_construction_stay_light():
+    code = (
+        "import sys, msmkit, msmkit.cli\n"
+        "msmkit.cli.make_cli()\n"
+        f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+def test_help_lists_commands_fast():
+    run_cli("--version")  # warm the filesystem cache
+    t0 = time.perf_counter()
+    result = run_cli("--help")
+    elapsed = time.perf_counter() - t0
+    assert result.returncode == 0, result.stderr
+    for command in ("run", "plan", "specs", "plugins", "list", "generate", "tiny-model"):
+        assert command in result.stdout
+    assert elapsed < 1.5, f"msmkit --help took {elapsed:.2f}s"
+
+
+def test_help_does_not_import_torch():
+    code = (
+        "import sys\nfrom msmkit.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        f"print('HEAVY=' + ','.join(m for m in {HEAVY!r} if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert "HEAVY=\n" in out.stdout or out.stdout.strip().endswith("HEAVY=")
+
+
+def test_version():
+    result = run_cli("--version")
+    assert result.returncode == 0
+    assert "msmkit, version 0.1.0" in result.stdout
+
+
+def test_bad_experiment_is_short_error_without_traceback(tmp_path):
+    exp = tmp_path / "bad.yaml"
+    exp.write_text("name: demo\nbase_model: {tiny: {}}\narms:\n  - name: a\n    spek: x\n")
+    result = run_cli("plan", str(exp))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert f"{exp}:5" in result.stderr
+    assert "arms[0].spek: unknown field" in result.stderr
+
+
+def test_debug_shows_traceback(tmp_path):
+    exp = tmp_path / "bad.yaml"
+    exp.write_text("name: [unclosed\n")
+    quiet = run_cli("plan", str(exp))
+    assert quiet.returncode == 1 and "invalid YAML" in quiet.stderr
+    assert "Traceback" not in quiet.stderr
+    loud = run_cli("--debug", "plan", str(exp))
+    assert loud.returncode != 0
+    assert "Traceback" in loud.stderr
+
+
+def test_missing_experiment_file(tmp_path):
+    result = run_cli("run", str(tmp_path / "nope.yaml"))
+    assert result.returncode == 1
+    assert "no such file" in result.stderr
