@@ -1,0 +1,190 @@
+"""``msmkit specs``: list, show, validate and compare model specs.
+
+Results go to stdout, warnings and progress to stderr. Spec problems raise ``SpecError``;
+the root CLI turns it into a short message and exit code 1.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from msmkit.errors import SpecError
+from msmkit.spec import (
+    Spec,
+    diff_specs,
+    list_specs,
+    load_spec,
+    spec_search_path,
+)
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+def _console(*, stderr: bool = False) -> Console:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+
+
+_BLOCK_START = ("-", "*", "+", "#", "|", ">", "```", "~~~")
+
+
+def _reflow(text: str) -> str:
+    """Join hard-wrapped prose lines so the terminal can wrap them; leave lists, tables,
+    quotes and code alone."""
+    paragraphs = []
+    for block in text.split("\n\n"):
+        lines = block.split("\n")
+        structured = any(
+            line.startswith((" ", "\t")) or line.lstrip().startswith(_BLOCK_START) for line in lines
+        ) or any(line[:1].isdigit() and ". " in line[:4] for line in lines)
+        paragraphs.append(block if structured else " ".join(line.strip() for line in lines))
+    return "\n\n".join(paragraphs)
+
+
+def _summary(spec: Spec) -> dict[str, object]:
+    return {
+        "name": spec.name,
+        "title": spec.meta.title,
+        "subject": spec.subject,
+        "version": spec.meta.version,
+        "principles": len(spec.principles),
+        "description": spec.meta.description,
+        "tags": list(spec.meta.tags),
+        "hash": spec.hash,
+        "path": str(spec.path) if spec.path else None,
+    }
+
+
+@click.group("specs")
+def specs() -> None:
+    """Find, inspect, validate and compare model specs."""
+
+
+@specs.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead of a table.")
+def list_command(as_json: bool) -> None:
+    """List the specs on the search path ($MSMKIT_SPECS_PATH, ./specs, bundled)."""
+    from rich.markup import escape
+
+    errors: list[SpecError] = []
+    found = list_specs(errors=errors)
+    err = _console(stderr=True)
+    for error in errors:
+        err.print(f"[yellow]warning:[/] skipped invalid spec {escape(str(error))}")
+    if as_json:
+        click.echo(json.dumps([_summary(s) for s in found], indent=2, ensure_ascii=False))
+        return
+    if not found:
+        looked = ", ".join(str(d) for d in spec_search_path())
+        err.print(f"no specs found (looked in: {looked})")
+        return
+    from rich.table import Table
+
+    table = Table(title="Specs")
+    table.add_column("name", style="bold", no_wrap=True)
+    table.add_column("title")
+    table.add_column("subject")
+    table.add_column("version", no_wrap=True)
+    table.add_column("principles", justify="right")
+    table.add_column("path", overflow="fold")
+    for spec in found:
+        table.add_row(
+            spec.name,
+            spec.meta.title,
+            spec.subject,
+            spec.meta.version,
+            str(len(spec.principles)),
+            str(spec.path or ""),
+        )
+    _console().print(table)
+
+
+@specs.command("show")
+@click.argument("name_or_path")
+@click.option("--raw", is_flag=True, help="Print the spec's Markdown instead.")
+def show_command(name_or_path: str, raw: bool) -> None:
+    """Show one spec: its metadata, then each principle."""
+    spec = load_spec(name_or_path)
+    if raw:
+        text = spec.path.read_text(encoding="utf-8") if spec.path else spec.render()
+        click.echo(text, nl=not text.endswith("\n"))
+        return
+    from rich.markup import escape
+    from rich.padding import Padding
+    from rich.panel import Panel
+
+    meta = spec.meta
+    lines = [
+        f"[bold]{escape(meta.title)}[/]",
+        f"name: {escape(meta.name)}    version: {escape(meta.version)}    "
+        f"subject: {escape(meta.subject)}",
+        escape(meta.description),
+    ]
+    if meta.tags:
+        lines.append("tags: " + escape(", ".join(meta.tags)))
+    lines.append(f"[dim]{escape(str(spec.path or ''))}  sha256 {spec.hash[:16]}[/]")
+    out = _console()
+    out.print(Panel("\n".join(lines), expand=False))
+    if spec.preamble:
+        out.print(escape(_reflow(spec.preamble)) + "\n")
+    for index, principle in enumerate(spec.principles, 1):
+        out.print(f"[bold cyan]{index}. {escape(principle.title)}[/] [dim]({principle.id})[/]")
+        body = []
+        if principle.rule:
+            body.append(f"[bold]Rule:[/] {escape(principle.rule)}")
+        if principle.explanation:
+            label = "[bold]Why:[/] " if principle.rule else ""
+            body.append(label + escape(_reflow(principle.explanation)))
+        out.print(Padding("\n".join(body), (0, 0, 1, 3), expand=False))
+
+
+@specs.command("validate")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+def validate_command(paths: tuple[Path, ...]) -> None:
+    """Check spec files (or every *.md spec in a directory)."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(p for p in sorted(path.glob("*.md")) if p.name.lower() != "readme.md")
+        else:
+            files.append(path)
+    failures: list[SpecError] = []
+    for file in files:
+        try:
+            spec = load_spec(file)
+        except SpecError as exc:
+            failures.append(exc)
+            click.echo(f"error: {exc}", err=True)
+            continue
+        click.echo(f"ok: {file} ({len(spec.principles)} principles)")
+        if file.stem != spec.name:
+            click.echo(
+                f"warning: {file} declares name '{spec.name}'; name the file "
+                f"{spec.name}.md so 'load_spec(\"{spec.name}\")' finds it directly",
+                err=True,
+            )
+    if len(failures) == 1:
+        raise failures[0]
+    if failures:
+        first = failures[0]
+        raise SpecError(
+            f"{len(failures)} of {len(files)} spec files are invalid (see the errors above)",
+            path=first.path,
+            line=first.line,
+            field=first.field,
+            hint=first.hint,
+        )
+
+
+@specs.command("diff")
+@click.argument("a")
+@click.argument("b")
+def diff_command(a: str, b: str) -> None:
+    """Compare two specs (names or paths): summary of changes, then a unified diff."""
+    click.echo(diff_specs(load_spec(a), load_spec(b)), nl=False)
