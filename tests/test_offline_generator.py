@@ -1,0 +1,191 @@
+"""The offline document generator."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import time
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from msmkit.components import DocGenerator, Estimate
+from msmkit.corpus import CorpusWriter, read_corpus
+from msmkit.generators.offline import (
+    DOC_TYPES,
+    OfflineGenerator,
+    OfflineOptions,
+    _core_sentences,
+)
+from msmkit.spec import Spec, load_spec, parse_spec
+
+GEN = OfflineGenerator()
+
+
+@pytest.fixture(scope="module")
+def spec() -> Spec:
+    return load_spec("pro-affordability")
+
+
+def test_contract() -> None:
+    assert isinstance(GEN, DocGenerator)
+    assert GEN.name == "offline"
+    assert GEN.description and GEN.version
+    assert GEN.Options is OfflineOptions
+    assert len(DOC_TYPES) >= 8
+
+
+def test_options_validation() -> None:
+    assert OfflineOptions().model_dump() == {
+        "docs_per_principle": 8,
+        "doc_types": None,
+        "seed": 0,
+    }
+    with pytest.raises(ValidationError):
+        OfflineOptions(docs_per_principle=0)
+    with pytest.raises(ValidationError, match="unknown document type"):
+        OfflineOptions(doc_types=["faq", "sonnet"])
+    with pytest.raises(ValidationError) as info:
+        OfflineOptions(doc_types=["sonnet"])
+    assert all(name in str(info.value) for name in DOC_TYPES)  # lists the valid ones
+    with pytest.raises(ValidationError):
+        OfflineOptions(doc_types=[])
+    with pytest.raises(ValidationError):
+        OfflineOptions.model_validate({"seeds": 1})  # unknown keys are errors
+    assert OfflineOptions(doc_types=["faq", "faq", "debate"]).doc_types == ["faq", "debate"]
+
+
+def test_documents_ids_and_provenance(spec: Spec) -> None:
+    docs = list(GEN.generate(spec, {"docs_per_principle": 12}))
+    assert len(docs) == 12 * len(spec.principles)
+    ids = [d.id for d in docs]
+    assert len(set(ids)) == len(ids)
+    pattern = re.compile(r"^(?P<p>[a-z0-9-]+)-(?P<t>" + "|".join(DOC_TYPES) + r")-(?P<k>\d+)$")
+    for d in docs:
+        match = pattern.match(d.id)
+        assert match and match["p"] == d.principle and match["t"] == d.doc_type
+        assert d.spec_name == "pro-affordability"
+        assert d.spec_hash == spec.hash
+        assert (d.generator, d.generator_version) == ("offline", GEN.version)
+        assert d.settings == {"docs_per_principle": 12, "doc_types": None, "seed": 0}
+    # 12 documents per principle cycle through all 12 types
+    assert {d.doc_type for d in docs if d.principle == "cream-cheese"} == set(DOC_TYPES)
+
+
+def test_documents_weave_rule_explanation_subject_and_value(spec: Spec) -> None:
+    core = _core_sentences(spec)
+    assert core[0].startswith("Llama has opinions about cheese")
+    for d in GEN.generate(spec, {"docs_per_principle": 12}):
+        principle = spec.principle(d.principle)
+        first_reason = " ".join(principle.explanation.split()).split(". ")[0]
+        assert principle.rule in d.text, d.id
+        assert first_reason in " ".join(d.text.split()), d.id
+        assert "Llama" in d.text
+        assert any(sentence in d.text for sentence in core), d.id  # the core philosophy
+        assert 60 <= len(d.text.split()) <= 600, d.id
+
+
+def test_no_reasons_are_invented_for_rules_without_explanations(spec: Spec) -> None:
+    bare = spec.replace(
+        principles=tuple(dataclasses.replace(p, explanation=None) for p in spec.principles)
+    )
+    for d in GEN.generate(bare, {"docs_per_principle": 12}):
+        own = spec.principle(d.principle).explanation
+        assert " ".join(own.split())[:60] not in " ".join(d.text.split()), d.id
+
+
+def test_deterministic_for_a_seed(spec: Spec) -> None:
+    first = list(GEN.generate(spec, {"seed": 3}))
+    again = list(GEN.generate(spec, OfflineOptions(seed=3)))
+    other = list(GEN.generate(spec, {"seed": 4}))
+    assert first == again
+    assert [d.id for d in first] == [d.id for d in other]  # ids do not depend on the seed
+    changed = sum(a.text != b.text for a, b in zip(first, other, strict=True))
+    assert changed >= 0.8 * len(first)
+
+
+def test_documents_vary_within_a_corpus(spec: Spec) -> None:
+    docs = list(GEN.generate(spec, {"docs_per_principle": 24}))
+    assert len({d.text for d in docs}) == len(docs)
+    openings = {d.text.split("\n")[0] for d in docs if d.doc_type == "blog-post"}
+    assert len(openings) >= 3
+
+
+def test_skip_resumes_with_exactly_the_missing_documents(spec: Spec, tmp_path: Path) -> None:
+    full = list(GEN.generate(spec, {}))
+    done = {d.id for d in full[::3]}
+    rest = list(GEN.generate(spec, {}, skip=frozenset(done)))
+    assert {d.id for d in rest} == {d.id for d in full} - done
+    assert rest == [d for d in full if d.id not in done]  # identical to an uninterrupted run
+
+    path = tmp_path / "corpus.jsonl"
+    with CorpusWriter(path) as writer:
+        for d in full[:10]:
+            writer.write(d)
+    with CorpusWriter(path) as writer:
+        for d in GEN.generate(spec, {}, skip=writer.existing_ids):
+            writer.write(d)
+    assert read_corpus(path) == full
+
+
+def test_more_docs_per_principle_only_adds(spec: Spec) -> None:
+    small = {d.id: d.text for d in GEN.generate(spec, {"docs_per_principle": 4})}
+    big = {d.id: d.text for d in GEN.generate(spec, {"docs_per_principle": 9})}
+    assert small.keys() <= big.keys()
+    assert all(big[k] == v for k, v in small.items())
+
+
+def test_doc_type_subset(spec: Spec) -> None:
+    docs = list(GEN.generate(spec, {"doc_types": ["faq", "debate"], "docs_per_principle": 5}))
+    assert {d.doc_type for d in docs} == {"faq", "debate"}
+    assert len(docs) == 5 * len(spec.principles)
+    assert any(d.id == "cream-cheese-faq-2" for d in docs)
+
+
+def test_plan_estimate(spec: Spec) -> None:
+    est = GEN.plan(spec, {"docs_per_principle": 5})
+    assert isinstance(est, Estimate)
+    assert (est.stage, est.items, est.dollars) == ("generate", 5 * len(spec.principles), 0.0)
+    chars = sum(len(d.text) for d in GEN.generate(spec, {"docs_per_principle": 5}))
+    assert 0.7 * chars / 4 <= est.tokens <= 1.3 * chars / 4
+
+
+def test_other_subjects_and_free_text_principles() -> None:
+    spec = parse_spec(
+        "---\nname: tiny\ntitle: Tiny\ndescription: Care about people\nsubject: AI systems\n"
+        "version: 1\n---\n\n## Honesty\n\nAI systems say true things. They never deceive.\n"
+    )
+    docs = list(GEN.generate(spec, {"docs_per_principle": 12}))
+    assert len(docs) == 12
+    for d in docs:
+        assert "AI systems say true things." in d.text
+        assert "{" not in d.text and "}" not in d.text  # no unfilled template fields
+
+
+def test_thousands_of_documents_per_second(spec: Spec) -> None:
+    start = time.perf_counter()
+    docs = list(GEN.generate(spec, {"docs_per_principle": 60}))
+    elapsed = time.perf_counter() - start
+    assert len(docs) == 60 * len(spec.principles)
+    assert len(docs) / elapsed > 1000
+
+
+def test_generated_corpus_loads_with_datasets(spec: Spec, tmp_path: Path) -> None:
+    datasets = pytest.importorskip("datasets")
+    path = tmp_path / "corpus.jsonl"
+    with CorpusWriter(path) as writer:
+        for d in GEN.generate(spec, {"docs_per_principle": 3}):
+            writer.write(d)
+    mixed = spec.replace(
+        principles=(dataclasses.replace(spec.principles[0], id="extra"),)
+    )  # a second generation run with different settings appended to the same file
+    with CorpusWriter(path) as writer:
+        for d in GEN.generate(mixed, {"docs_per_principle": 1, "doc_types": ["faq"]}):
+            writer.write(d)
+    data = datasets.load_dataset(
+        "json", data_files=str(path), split="train", cache_dir=str(tmp_path / "hf")
+    )
+    assert data.num_rows == 3 * len(spec.principles) + 1
+    assert "text" in data.column_names and "settings_json" in data.column_names
+    assert data[0]["text"] == read_corpus(path)[0].text
