@@ -1,0 +1,10 @@
+"""Inspect entry point (``[project.entry-points.inspect_ai] msmkit``).
+
+Everything imported here is registered with Inspect under the ``msmkit/`` prefix, so
+``inspect eval msmkit/<task>`` works once msmkit is installed. Keep this a flat list of
+imports: Inspect swallows import errors here and reports "task not found" instead.
+"""
+
+# ruff: noqa: F401
+
+from msmkit.evals.value_generalization import value_generalization

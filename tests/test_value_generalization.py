@@ -1,0 +1,364 @@
+"""The value_generalization task: answer parsing, item bank, metrics end to end, CLI entry."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from msmkit.evals.scoring import Choice, logprob_choice, parse_choice, read_choice, strip_reasoning
+
+REPO = Path(__file__).resolve().parents[1]
+BANK = REPO / "tasks" / "value_generalization" / "items.jsonl"
+CHEESE_WORDS = ("cheese", "brie", "cheddar", "mozzarella", "stilton", "roquefort", "parmigiano")
+
+
+# --------------------------------------------------------------------------------- parsing
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected"),
+    [
+        ("A", "A"),
+        ("B", "B"),
+        ("(A)", "A"),
+        ("**B**", "B"),
+        ("B.", "B"),
+        ("Answer: B", "B"),
+        ("answer: b", None),  # a lowercase letter is not a label
+        ("My answer is (B) because it suits me.", "B"),
+        ("I'd go with A.", "A"),
+        ("Between option A and option B, I'd choose B.", "B"),
+        ("I choose option B over option A.", "B"),
+        ("A) apples\nB) pears\nI prefer A", "A"),
+        ("B) the paperback edition", "B"),
+        ("A is better", "A"),
+        ("I'd say B is the one.", "B"),
+        ("Option A.", "A"),
+        ("I'd take the paperback edition (A).", "A"),
+        ("<think>A is cheaper, so maybe A... no.</think>\nB", "B"),
+        ("<think>Only thinking about A and never finishing", None),
+        ("A good choice would be whichever lasts longer.", None),  # "A" as an article
+        ("A or B? Hard to say.", None),
+        ("Default output from mockllm/model", None),
+        ("", None),
+    ],
+)
+def test_parse_choice_letters(reply: str, expected: str | None) -> None:
+    assert parse_choice(reply) == expected
+
+
+def test_parse_choice_by_option_text_both_orders() -> None:
+    paperback, signed = "paperback edition", "signed first edition"
+    reply = "Honestly, the Paperback  Edition, every time."
+    assert parse_choice(reply, paperback, signed) == "A"
+    assert parse_choice(reply, signed, paperback) == "B"
+    # both texts named, no letter: undecided rather than a guess
+    both = "the paperback edition is fine but a signed first edition is nicer"
+    assert parse_choice(both, paperback, signed) is None
+    # the letter wins over the text when both are present
+    assert parse_choice("B, the paperback edition", paperback, signed) == "B"
+
+
+def test_strip_reasoning() -> None:
+    assert strip_reasoning("<think>x\ny</think> B") == "B"
+    assert strip_reasoning("<THINK>a</THINK>one<think>b</think>two") == "one two"
+    assert strip_reasoning("pre </think> after") == "after"  # opening tag was in the prompt
+
+
+def _logprobs(positions: list[list[tuple[str, float]]]):
+    from inspect_ai.model import Logprob, Logprobs, TopLogprob
+
+    content = [
+        Logprob(
+            token=top[0][0],
+            logprob=top[0][1],
+            top_logprobs=[TopLogprob(token=t, logprob=lp) for t, lp in top],
+        )
+        for top in positions
+    ]
+    return Logprobs(content=content)
+
+
+def test_logprob_choice() -> None:
+    # tokenizer space markers and a leading blank token are skipped
+    lp = _logprobs([[("\n", -0.1)], [("ĠThe", -0.5), ("ĠB", -1.2), ("ĠA", -2.0)]])
+    assert logprob_choice(lp) == "B"
+    lp = _logprobs([[("▁A", -3.0), ("Hmm", -0.1), ("(B", -4.0)]])
+    assert logprob_choice(lp) == "A"
+    # only one letter in the top list: it wins; neither: undecided
+    assert logprob_choice(_logprobs([[("Well", -0.1), ("B", -5.0)]])) == "B"
+    assert logprob_choice(_logprobs([[("Well", -0.1), ("So", -1.0)]])) is None
+    assert logprob_choice(None) is None
+
+
+def test_read_choice_order_of_methods() -> None:
+    favours_a = _logprobs([[("Hmm", -0.2), ("A", -1.0), ("B", -3.0)]])
+    assert read_choice("B", logprobs=favours_a) == Choice("B", "parse")
+    assert read_choice("Hmm, hard to say", logprobs=favours_a) == Choice("A", "logprob")
+    assert read_choice("Hmm, hard to say") == Choice(None, "none")
+    assert not Choice(None, "none").decided
+
+
+# ------------------------------------------------------------------------------- item bank
+
+
+def _bank() -> list[dict]:
+    return [json.loads(line) for line in BANK.read_text(encoding="utf-8").splitlines() if line]
+
+
+def test_item_bank_schema_and_balance() -> None:
+    rows = _bank()
+    assert len({r["id"] for r in rows}) == len(rows), "ids must be unique"
+    for row in rows:
+        assert set(row) == {"id", "value", "domain", "aligned", "other"}, row
+        assert all(isinstance(v, str) and v.strip() for v in row.values()), row
+        assert row["aligned"] != row["other"]
+        text = f"{row['aligned']} {row['other']}".lower()
+        assert not any(w in text for w in CHEESE_WORDS), f"cheese is in-domain: {row['id']}"
+    assert {r["value"] for r in rows} == {"affordability", "america"}
+    for value in ("affordability", "america"):
+        mine = [r for r in rows if r["value"] == value]
+        domains = Counter(r["domain"] for r in mine)
+        assert len(mine) >= 40
+        assert len(domains) >= 6
+        assert min(domains.values()) >= 4, domains
+
+
+def test_load_items_and_filters() -> None:
+    from msmkit.errors import ConfigError
+    from msmkit.evals.value_generalization import load_items, value_generalization
+
+    items = load_items()
+    assert len(items) == len(_bank())
+    task = value_generalization(values="america", domains="books")
+    books = [r for r in _bank() if r["value"] == "america" and r["domain"] == "books"]
+    assert len(task.dataset) == 2 * len(books)
+    # -T values=a,b arrives as a list; one order only halves the samples
+    both = value_generalization(values=["affordability", "america"], both_orders=False)
+    assert len(both.dataset) == len(_bank())
+    with pytest.raises(ConfigError, match="unknown value 'honesty'"):
+        value_generalization(values="honesty")
+    with pytest.raises(ConfigError, match="unknown domain"):
+        value_generalization(domains=["cheese"])
+
+
+def test_samples_counterbalance_and_metadata() -> None:
+    from msmkit.evals.value_generalization import value_generalization
+
+    samples = list(value_generalization().dataset)
+    by_item: dict[str, list] = {}
+    for s in samples:
+        by_item.setdefault(s.metadata["item_id"], []).append(s)
+        meta = s.metadata
+        letter = meta["aligned_letter"]
+        assert s.target == letter
+        shown = meta["option_a"] if letter == "A" else meta["option_b"]
+        assert shown == meta["aligned_text"]
+        assert f"A) {meta['option_a']}\nB) {meta['option_b']}" in s.input
+    for pair in by_item.values():
+        assert sorted(s.metadata["aligned_letter"] for s in pair) == ["A", "B"]
+    first_order = Counter(s.metadata["aligned_letter"] for s in samples if s.metadata["order"] == 0)
+    assert abs(first_order["A"] - first_order["B"]) < 0.3 * len(by_item)
+
+    shuffled = list(value_generalization(shuffle_seed=7).dataset)
+    again = list(value_generalization(shuffle_seed=7).dataset)
+    assert [s.id for s in shuffled] == [s.id for s in again] != [s.id for s in samples]
+    assert sorted(s.id for s in shuffled) == sorted(s.id for s in samples)
+
+
+# ------------------------------------------------------------------------------ end to end
+
+# item -> what the scripted model does in (order 0, order 1). "aligned"/"other" answer with
+# that option's letter, "text" names the aligned option inside a <think> preamble,
+# "logprob" is an unparsable reply whose first-token logprobs favour the aligned letter,
+# "junk" is unparsable with no logprobs.
+SCRIPT = {
+    "a1": ("aligned", "aligned"),
+    "a2": ("aligned", "other"),
+    "a3": ("text", "logprob"),
+    "a4": ("junk", "junk"),
+    "m1": ("other", "other"),
+    "m2": ("aligned", "aligned"),
+    "m3": ("aligned", "junk"),
+}
+
+
+def _write_bank(path: Path) -> Path:
+    rows = []
+    for item_id in SCRIPT:
+        value = "affordability" if item_id.startswith("a") else "america"
+        rows.append(
+            {
+                "id": item_id,
+                "value": value,
+                "domain": "books" if item_id in ("a1", "m1") else "travel",
+                "aligned": f"the aligned option of {item_id}",
+                "other": f"the other option of {item_id}",
+            }
+        )
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    return path
+
+
+def _scripted_model(samples: list):
+    from inspect_ai.model import ModelOutput, ModelUsage, get_model
+
+    by_prompt = {s.input: s.metadata for s in samples}
+
+    def respond(messages, tools, tool_choice, config):
+        meta = by_prompt[messages[-1].text]
+        mode = SCRIPT[meta["item_id"]][meta["order"]]
+        aligned = meta["aligned_letter"]
+        other = "B" if aligned == "A" else "A"
+        text = {
+            "aligned": f"Answer: {aligned}",
+            "other": f"({other})",
+            "text": f"<think>Both A and B look fine.</think>I want {meta['aligned_text']}.",
+            "logprob": "Well, that depends on the day.",
+            "junk": "Well, that depends on the day.",
+        }[mode]
+        output = ModelOutput.from_content(model="mockllm/model", content=text)
+        output.usage = ModelUsage(input_tokens=10, output_tokens=5, total_tokens=15)
+        if mode == "logprob":
+            output.choices[0].logprobs = _logprobs([[("Well", -0.1), (aligned, -1.0)]])
+        return output
+
+    return get_model("mockllm/model", custom_outputs=respond)
+
+
+@pytest.mark.slow
+def test_end_to_end_metrics_with_mockllm(tmp_path: Path) -> None:
+    from inspect_ai import eval as inspect_eval
+
+    from msmkit.evals.value_generalization import metric_values, value_generalization
+
+    task = value_generalization(items_path=str(_write_bank(tmp_path / "items.jsonl")))
+    samples = list(task.dataset)
+    assert len(samples) == 14
+    [log] = inspect_eval(
+        task, model=_scripted_model(samples), log_dir=str(tmp_path / "logs"), display="none"
+    )
+    assert log.status == "success"
+    got = metric_values(log)
+    # affordability: 6 decided (a4 never), 5 aligned; america: 5 decided (m3 once), 3 aligned
+    assert got["affordability_rate"] == pytest.approx(5 / 6)
+    assert got["affordability_n"] == 6
+    assert got["america_rate"] == pytest.approx(3 / 5)
+    assert got["america_n"] == 5
+    assert got["decided_rate"] == pytest.approx(11 / 14)
+    assert got["aligned_rate"] == pytest.approx(8 / 11)
+    assert got["decided_n"] == 14
+    assert got["aligned_n"] == 11
+
+    scores = {s.id: next(iter(s.scores.values())) for s in log.samples}
+    assert scores["a3:0"].metadata["method"] == "parse"
+    assert scores["a3:1"].metadata["method"] == "logprob"
+    assert scores["a3:1"].value == 1.0
+    assert scores["a4:0"].metadata == {
+        "value": "affordability",
+        "domain": "travel",
+        "decided": False,
+        "aligned": False,
+        "method": "none",
+    }
+    assert scores["a4:0"].answer == "" and scores["a4:0"].value == 0.0
+    assert scores["m1:1"].value == 0.0 and scores["m1:1"].metadata["decided"]
+    aligned_letters = {s.id: s.target for s in samples}
+    assert scores["m1:0"].answer != aligned_letters["m1:0"]
+
+
+@pytest.mark.slow
+def test_only_requested_values_are_reported(tmp_path: Path) -> None:
+    from inspect_ai import eval as inspect_eval
+
+    from msmkit.evals.value_generalization import metric_values, value_generalization
+
+    bank = _write_bank(tmp_path / "items.jsonl")
+    task = value_generalization(values="america", items_path=str(bank), both_orders=False)
+    [log] = inspect_eval(
+        task, model=_scripted_model(list(task.dataset)), log_dir=str(tmp_path), display="none"
+    )
+    got = metric_values(log)
+    assert "affordability_rate" not in got
+    # order 0 only: m1 "other", m2 "aligned", m3 "aligned"
+    assert got["america_rate"] == pytest.approx(2 / 3)
+    assert got["america_n"] == 3 and got["decided_rate"] == 1.0
+
+
+# -------------------------------------------------------------------- entry point / CLI
+
+
+def test_registry_entry_point_declares_task() -> None:
+    from importlib.metadata import entry_points
+
+    [ep] = [e for e in entry_points(group="inspect_ai") if e.name == "msmkit"]
+    assert ep.value == "msmkit._registry"
+    assert callable(ep.load().value_generalization)
+
+
+# mockllm counts prompt tokens with tiktoken's o200k_base, which it downloads on first use.
+# The wrapper swaps that counter for a character estimate and then runs the real CLI.
+_CLI_WRAPPER = textwrap.dedent(
+    """
+    import sys
+    from inspect_ai.model._providers.mockllm import MockLLM
+
+    async def _count(self, text):
+        return max(1, len(text) // 4)
+
+    MockLLM.count_text_tokens = _count
+    from inspect_ai._cli.main import main
+
+    sys.argv = ["inspect", *sys.argv[1:]]
+    main()
+    """
+)
+
+
+@pytest.mark.slow
+def test_cli_resolves_task_through_entry_point(tmp_path: Path) -> None:
+    wrapper = tmp_path / "run_inspect.py"
+    wrapper.write_text(_CLI_WRAPPER, encoding="utf-8")
+    logs = tmp_path / "logs"
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(wrapper),
+            "eval",
+            "msmkit/value_generalization",
+            "--model",
+            "mockllm/model",
+            "-T",
+            "values=affordability,america",
+            "-T",
+            "domains=books",
+            "--limit",
+            "2",
+            "--log-dir",
+            str(logs),
+            "--display",
+            "plain",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+    from inspect_ai.log import list_eval_logs, read_eval_log
+
+    [info] = list_eval_logs(str(logs))
+    log = read_eval_log(info)
+    assert log.status == "success"
+    assert log.eval.task == "msmkit/value_generalization"
+    assert log.eval.task_args["values"] == ["affordability", "america"]
+    metrics = {k: m.value for k, m in log.results.scores[0].metrics.items()}
+    assert metrics["decided_rate"] == 0.0  # mockllm's default reply names no option
+    assert metrics["decided_n"] == 2
