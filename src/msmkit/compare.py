@@ -73,13 +73,22 @@ def to_markdown(table: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def to_rich(table: dict[str, Any], title: str):
+def to_rich(table: dict[str, Any], title: str) -> list[Any]:
+    """One rich table per task, metrics as rows and arms as columns (fits a terminal)."""
     from rich.table import Table
 
-    t = Table(title=title, title_justify="left")
-    t.add_column("arm", style="bold")
-    for c in table["columns"]:
-        t.add_column(c.replace("/", "\n"), justify="right")
-    for arm, cells in table["arms"].items():
-        t.add_row(arm, *(_fmt(cells[c]) for c in table["columns"]))
-    return t
+    by_task: dict[str, list[str]] = {}
+    for col in table["columns"]:
+        task, _, metric = col.partition("/")
+        by_task.setdefault(task, []).append(metric)
+    out = []
+    for task, metrics in by_task.items():
+        t = Table(title=f"{title}: {task}", title_justify="left")
+        t.add_column("metric")
+        for arm in table["arms"]:
+            t.add_column(arm, justify="right")
+        for metric in metrics:
+            cells = [_fmt(table["arms"][arm][f"{task}/{metric}"]) for arm in table["arms"]]
+            t.add_row(metric, *cells)
+        out.append(t)
+    return out

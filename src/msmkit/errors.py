@@ -46,12 +46,12 @@ class SpecError(MsmkitError):
         self.path = str(path) if path is not None else None
         self.line = line
         self.field = field
-        where = self.path or "<spec>"
+        where = self.path or ""
         if line is not None:
             where += f":{line}"
         if field:
-            where += f" [{field}]"
-        super().__init__(f"{where}: {message}", hint=hint)
+            where += f" [{field}]" if where else f"[{field}]"
+        super().__init__(f"{where}: {message}" if where else message, hint=hint)
 
 
 class ConfigError(MsmkitError):

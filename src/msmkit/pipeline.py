@@ -9,8 +9,10 @@ options and checks that backends' dependencies are installed, before any stage r
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
+import sys
 import time
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
@@ -242,7 +244,7 @@ class Pipeline:
             ap.evals.append(self._shared(
                 "eval", fingerprint("eval", inputs), f"eval {entry.name}", arm.name,
                 Estimate("eval", notes=[f"args: {ref.args}"] if ref.args else []),
-                inputs, task=entry, ref=ref, arm=ap))
+                inputs, task=entry, ref=ref, arm_plan=ap))
             ap.components.append(entry)
 
     def _aft_data(self, ref: str, where: str) -> Path:
@@ -330,6 +332,8 @@ class Pipeline:
             ui.skipped(sp)
             return
         sp.stage.start(sp.inputs)
+        if kind != "corpus":
+            _quiet_transformers()
         try:
             if kind == "corpus":
                 outputs = self._generate(sp, ui)
@@ -407,25 +411,30 @@ class Pipeline:
 
         tentry: Entry = sp.data["task"]
         ref: EvalRef = sp.data["ref"]
-        ap: ArmPlan = sp.data["arm"]
+        ap: ArmPlan = sp.data["arm_plan"]
         model_path = self.model_dir(ap)
         task_fn = _call_plugin(tentry, "loading the task", tentry.component.load)
         task = _call_plugin(tentry, "building the task", task_fn, **ref.args)
         settings = self.exp.eval
         log_dir = sp.stage.dir / "logs"
         ui.note(f"evaluating [bold]{tentry.name}[/] on {ap.arm.name}")
-        success, logs = eval_set(
-            tasks=[task],
-            model="hf/local",
-            model_args={"model_path": str(model_path), "do_sample": False,
-                        **settings.model_args},
-            log_dir=str(log_dir),
-            max_tokens=settings.max_tokens,
-            max_connections=settings.max_connections,
-            limit=settings.limit,
-            display=ui.inspect_display,
-            log_level="warning",
-        )
+        # The checkpoint path goes in the model name (hf//abs/path), not -M model_path: then
+        # nothing looks "local" up on the hub, and Inspect never mixes two checkpoints' caches.
+        model = f"hf/{Path(model_path).resolve()}" if Path(str(model_path)).exists() \
+            else f"hf/{model_path}"
+        # Inspect's plain display writes to stdout, which msmkit keeps for results.
+        with contextlib.redirect_stdout(sys.stderr):
+            success, logs = eval_set(
+                tasks=[task],
+                model=model,
+                model_args={"do_sample": False, **settings.model_args},
+                log_dir=str(log_dir),
+                max_tokens=settings.max_tokens,
+                max_connections=settings.max_connections,
+                limit=settings.limit,
+                display=ui.inspect_display,
+                log_level="warning",
+            )
         if not success or not logs or logs[0].status != "success":
             raise PluginError(
                 f"evaluation {tentry.name} did not finish (logs in {log_dir})",
@@ -450,6 +459,13 @@ class Pipeline:
                     arm_res[sp.data["task"].name] = o.get("metrics", {})
             out[ap.arm.name] = arm_res
         return out
+
+
+def _quiet_transformers() -> None:
+    """transformers draws a progress bar for every tiny load and save; msmkit draws its own."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
 
 
 def _rel(sp: StagePlan | None, root: Path) -> str | None:

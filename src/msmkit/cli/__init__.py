@@ -66,11 +66,12 @@ def _add_plugin_commands(cli: click.Group) -> None:
 def render_error(exc: MsmkitError) -> None:
     from msmkit.console import err_console
 
+    from rich.markup import escape
+
     console = err_console()
-    console.print(f"[bold red]Error:[/] {exc.message}", highlight=False, markup=True,
-                  soft_wrap=True)
+    console.print(f"[bold red]Error:[/] {escape(exc.message)}", highlight=False, soft_wrap=True)
     if exc.hint:
-        console.print(f"[dim]Hint:[/] {exc.hint}", highlight=False, soft_wrap=True)
+        console.print(f"[dim]Hint:[/] {escape(exc.hint)}", highlight=False, soft_wrap=True)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -41,20 +41,24 @@ def _plan_rows(pipe, stages) -> list[dict]:
 def _print_plan(pipe, stages) -> None:
     from rich.table import Table
 
-    table = Table(title=f"Plan for {pipe.exp.name} → {pipe.run.path}", title_justify="left")
-    for col in ("stage", "what", "arms", "status", "items", "est. tokens", "est. $"):
-        table.add_column(col, justify="right" if col.startswith(("items", "est")) else "left")
+    table = Table(title=f"Plan: {pipe.exp.name} → {pipe.run.path}", title_justify="left")
+    table.add_column("stage")
+    table.add_column("arms")
+    table.add_column("status")
+    table.add_column("items", justify="right")
+    table.add_column("~tokens", justify="right")
+    dollars = sum(sp.estimate.dollars for sp in stages)
     for row in _plan_rows(pipe, stages):
         table.add_row(
-            row["stage"], row["what"], ", ".join(row["arms"]),
+            row["what"], ", ".join(row["arms"]),
             "[green]done[/]" if row["status"] == "done" else "to do",
             str(row["items"] or ""), f"{row['est_tokens']:,}" if row["est_tokens"] else "",
-            f"{row['est_dollars']:.2f}",
         )
-    err_console().print(table)
+    console = err_console()
+    console.print(table)
     todo = sum(1 for sp in stages if sp.status != "done")
-    err_console().print(f"{todo} of {len(stages)} stages to run. Estimates are estimates "
-                        "(tokens ≈ characters/4); offline generation and local training cost $0.")
+    console.print(f"{todo} of {len(stages)} stages to run; estimated API cost ${dollars:.2f} "
+                  "(tokens ≈ characters/4; offline generation and local training cost $0).")
 
 
 _common = [
@@ -121,5 +125,8 @@ def run_cmd(experiment, run_name, output, log_dir, as_json, dry_run) -> None:
     if as_json:
         click.echo(json.dumps({"run_dir": str(pipe.run.path), "comparison": table}, indent=2))
     else:
-        out_console().print(compare.to_rich(table, f"Comparison of arms ({pipe.exp.name})"))
+        if not table["columns"]:
+            err_console().print("No evals were configured, so there is nothing to compare.")
+        for rich_table in compare.to_rich(table, pipe.exp.name):
+            out_console().print(rich_table)
         err_console().print(f"Run folder: {pipe.run.path} (manifest.json, comparison.md)")

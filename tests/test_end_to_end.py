@@ -1,0 +1,77 @@
+"""The real pipeline on a tiny model: offline generator -> TRL midtraining -> TRL AFT ->
+Inspect eval through hf/ -> comparison, then a rerun that resumes without redoing anything."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import REPO, run_cli
+
+EXPERIMENT = """\
+name: e2e
+seed: 1
+base_model: {tiny: {hidden_size: 32, num_layers: 1, vocab_size: 600}}
+defaults:
+  generate: {name: offline, options: {docs_per_principle: 1}}
+  midtrain: {backend: trl, options: {sft: {max_steps: 2, max_length: 128,
+                                           per_device_train_batch_size: 4}}}
+  aft: {backend: trl, data: cheese, options: {sft: {max_steps: 2, max_length: 96}}}
+  evals: [{task: value_generalization, args: {top_logprobs: 50}}]
+eval: {max_tokens: 4, limit: 6}
+arms:
+  - name: affordability
+    spec: pro-affordability
+  - name: america
+    spec: pro-america
+  - name: no-msm
+    midtrain: false
+"""
+
+
+@pytest.mark.slow
+def test_run_then_resume(tmp_path):
+    exp = tmp_path / "e2e.yaml"
+    exp.write_text(EXPERIMENT)
+    logs = tmp_path / "logs"
+    first = run_cli("run", str(exp), "--log-dir", str(logs), "--json", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr[-3000:]
+    out = json.loads(first.stdout)  # stdout carries only the JSON result
+    arms = out["comparison"]["arms"]
+    assert set(arms) == {"affordability", "america", "no-msm"}
+    for cells in arms.values():
+        decided = cells["value_generalization/decided_rate"]
+        assert decided["n"] == 6 and 0.0 <= decided["value"] <= 1.0
+
+    run = logs / "e2e"
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert set(manifest["stages"].values()) == {"done"}
+    assert manifest["arms"]["no-msm"]["stages"]["midtrain"] is None
+    assert manifest["arms"]["america"]["spec"]["name"] == "pro-america"
+    assert manifest["plugins"]["msmkit.backends"].startswith("msmkit")
+    for name in ("comparison.md", "comparison.json"):
+        assert (run / name).is_file()
+
+    # every model stage produced a folder that from_pretrained loads
+    from transformers import AutoModelForCausalLM
+
+    for stage in run.glob("stages/aft-*"):
+        record = json.loads((stage / "stage.json").read_text())
+        AutoModelForCausalLM.from_pretrained(record["outputs"]["model"])
+
+    # the same command again resumes: every stage is skipped, results are the same
+    second = run_cli("run", str(exp), "--log-dir", str(logs), cwd=tmp_path)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert second.stderr.count("skipped") == len(manifest["stages"])
+    attempts = [json.loads(p.read_text())["attempts"] for p in run.glob("stages/*/stage.json")]
+    assert attempts and set(attempts) == {1}
+
+
+def test_readme_commands_match_ci():
+    readme = (REPO / "README.md").read_text().splitlines()
+    fence = readme.index("```bash")
+    install_and_run, install_and_test = readme[fence + 1], readme[fence + 2]
+    assert install_and_run.endswith("msmkit run experiments/cheese-demo.yaml")
+    ci = (REPO / ".ci" / "run").read_text()
+    assert install_and_test in ci.splitlines()
+    assert "pytest" in install_and_test
