@@ -47,15 +47,22 @@ def test_config_hash_changes_with_content(tmp_path):
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        (GOOD.replace("  - name: a\n", "  - name: a\n    colour: red\n"), ":8: arms[0].colour: unknown field"),
+        (
+            GOOD.replace("  - name: a\n", "  - name: a\n    colour: red\n"),
+            ":8: arms[0].colour: unknown field",
+        ),
         (GOOD.replace("name: control", "name: a"), "two arms are named 'a'"),
         (GOOD.replace("name: a\n", "name: ../escape\n"), "arms[0].name: String should match"),
         (GOOD.replace("arms:\n", "arms: []\nx:\n"), "unknown field"),
         ("- just\n- a list\n", "must be a YAML mapping"),
         ("name: x\narms: [\n", "invalid YAML"),
-        (GOOD.replace("  - name: control\n    midtrain: false\n",
-                      "  - name: control\n    variants: [{name: rules-only}]\n"),
-         "has variants but no spec"),
+        (
+            GOOD.replace(
+                "  - name: control\n    midtrain: false\n",
+                "  - name: control\n    variants: [{name: rules-only}]\n",
+            ),
+            "has variants but no spec",
+        ),
     ],
 )
 def test_invalid_experiments_name_file_line_and_field(tmp_path, text, expected):

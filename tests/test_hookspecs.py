@@ -9,14 +9,20 @@ from conftest import REPO
 
 from msmkit import hookspecs
 
-HOOKS = [name for name, fn in vars(hookspecs).items()
-         if name.startswith("register_") and inspect.isfunction(fn)]
+HOOKS = [
+    name
+    for name, fn in vars(hookspecs).items()
+    if name.startswith("register_") and inspect.isfunction(fn)
+]
 
 
 def test_there_are_five_hooks():
     assert sorted(HOOKS) == [
-        "register_commands", "register_doc_generators", "register_eval_tasks",
-        "register_spec_variants", "register_training_backends",
+        "register_commands",
+        "register_doc_generators",
+        "register_eval_tasks",
+        "register_spec_variants",
+        "register_training_backends",
     ]
 
 

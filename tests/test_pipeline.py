@@ -60,10 +60,17 @@ class EchoGenerator:
     def generate(self, spec, options, *, skip=frozenset()):
         for i in range(options.n):
             if f"d{i}" not in skip:
-                yield Document(id=f"d{i}", text=f"{spec.subject} doc {i}", doc_type="echo",
-                               principle=None, spec_name=spec.name, spec_hash=spec.hash,
-                               generator=self.name, generator_version=self.version,
-                               settings=options.model_dump())
+                yield Document(
+                    id=f"d{i}",
+                    text=f"{spec.subject} doc {i}",
+                    doc_type="echo",
+                    principle=None,
+                    spec_name=spec.name,
+                    spec_hash=spec.hash,
+                    generator=self.name,
+                    generator_version=self.version,
+                    settings=options.model_dump(),
+                )
 
 
 def _noop_task():
@@ -198,8 +205,10 @@ def test_changed_experiment_refuses_to_mix_runs(plugin, tmp_path, base_model):
 
 
 def test_failed_stage_keeps_earlier_work_and_resumes(plugin, tmp_path, base_model):
-    failing = EXP.replace("aft: {{backend: copy, data: cheese}}",
-                          "aft: {{backend: copy, data: cheese, options: {{fail: true}}}}")
+    failing = EXP.replace(
+        "aft: {{backend: copy, data: cheese}}",
+        "aft: {{backend: copy, data: cheese, options: {{fail: true}}}}",
+    )
     exp = write_exp(tmp_path, base_model, failing)
     logs = tmp_path / "logs"
     from msmkit.errors import PluginError

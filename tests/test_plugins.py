@@ -60,8 +60,9 @@ def test_hook_register_spec_variants(fresh_plugins):
 
 
 def test_duplicate_name_names_both_providers(fresh_plugins):
-    fresh_plugins.register_plugin(OnePlugin("rules-only"), "shadow", version="9.9",
-                                  package="msmkit-shadow")
+    fresh_plugins.register_plugin(
+        OnePlugin("rules-only"), "shadow", version="9.9", package="msmkit-shadow"
+    )
     with pytest.raises(DuplicateComponentError) as err:
         get_registry("variants")
     message = str(err.value)

@@ -101,8 +101,16 @@ class Pipeline:
         p = Path(value).expanduser()
         return p if p.is_absolute() else self.base_dir / p
 
-    def _shared(self, kind: str, key: str, label: str, arm: str, estimate: Estimate,
-                inputs: dict[str, Any], **data: Any) -> StagePlan:
+    def _shared(
+        self,
+        kind: str,
+        key: str,
+        label: str,
+        arm: str,
+        estimate: Estimate,
+        inputs: dict[str, Any],
+        **data: Any,
+    ) -> StagePlan:
         stage = self.run.stage(kind, key)
         name = stage.dir.name
         if name in self.stages:
@@ -152,19 +160,27 @@ class Pipeline:
         if base_kind == "tiny":
             assert isinstance(self.exp.base_model, TinyBase)
             corpus_keys = sorted({ap.corpus.stage.key for ap in self.arms if ap.corpus})
-            base_key = fingerprint("tiny", self.exp.base_model.tiny, corpus_keys,
-                                   sorted(set(aft_hashes.values())), self.exp.seed)
+            base_key = fingerprint(
+                "tiny",
+                self.exp.base_model.tiny,
+                corpus_keys,
+                sorted(set(aft_hashes.values())),
+                self.exp.seed,
+            )
             self.base = StagePlan(
-                self.run.stage("base", base_key), "build tiny base model",
-                [a.name for a in self.exp.arms], Estimate("base"),
+                self.run.stage("base", base_key),
+                "build tiny base model",
+                [a.name for a in self.exp.arms],
+                Estimate("base"),
                 {"tiny": self.exp.base_model.tiny, "corpora": corpus_keys},
             )
         else:
             base_key = fingerprint("model", base_kind)
             self.base_path = base_kind
         for i, ap in enumerate(self.arms):
-            self._plan_models(i, ap, base_key, aft_data.get(ap.arm.name),
-                              aft_hashes.get(ap.arm.name))
+            self._plan_models(
+                i, ap, base_key, aft_data.get(ap.arm.name), aft_hashes.get(ap.arm.name)
+            )
         return self.ordered()
 
     def _plan_corpus(self, i: int, arm: Arm) -> ArmPlan:
@@ -177,24 +193,37 @@ class Pipeline:
         variants = get_registry("variants")
         for j, ref in enumerate(arm.variants):
             entry = variants.entry(ref.name)
-            opts = _options(entry, ref.options, ("arms", i, "variants", j, "options"),
-                            self.exp_path)
+            opts = _options(
+                entry, ref.options, ("arms", i, "variants", j, "options"), self.exp_path
+            )
             spec = _call_plugin(entry, "applying the variant", entry.component.apply, spec, opts)
             ap.components.append(entry)
         ap.spec = spec
         gen_ref = self.exp.generate_for(arm)
         gentry = get_registry("generators").entry(gen_ref.name)
         gwhere = ("arms", i) if arm.generate else ("defaults",)
-        gopts = _options(gentry, gen_ref.options, (*gwhere, "generate", "options"),
-                         self.exp_path)
+        gopts = _options(gentry, gen_ref.options, (*gwhere, "generate", "options"), self.exp_path)
         est = _call_plugin(gentry, "planning", gentry.component.plan, spec, gopts)
         gversion = str(getattr(gentry.component, "version", "0"))
-        inputs = {"spec": spec.name, "spec_hash": spec.hash, "generator": gentry.name,
-                  "generator_version": gversion, "options": gopts.model_dump(mode="json")}
+        inputs = {
+            "spec": spec.name,
+            "spec_hash": spec.hash,
+            "generator": gentry.name,
+            "generator_version": gversion,
+            "options": gopts.model_dump(mode="json"),
+        }
         key = fingerprint("corpus", inputs)
-        ap.corpus = self._shared("corpus", key, f"generate {spec.name} ({gentry.name})",
-                                 arm.name, est, inputs, spec=spec, generator=gentry,
-                                 options=gopts)
+        ap.corpus = self._shared(
+            "corpus",
+            key,
+            f"generate {spec.name} ({gentry.name})",
+            arm.name,
+            est,
+            inputs,
+            spec=spec,
+            generator=gentry,
+            options=gopts,
+        )
         ap.components.append(gentry)
         return ap
 
@@ -203,48 +232,89 @@ class Pipeline:
         self._check_backend(entry)
         return entry, _options(entry, ref.options, (*where, "options"), self.exp_path)
 
-    def _plan_models(self, i: int, ap: ArmPlan, base_key: str, aft_data: Path | None,
-                     aft_hash: str | None) -> None:
+    def _plan_models(
+        self, i: int, ap: ArmPlan, base_key: str, aft_data: Path | None, aft_hash: str | None
+    ) -> None:
         """The chain base -> midtrain -> AFT -> evals; each key covers its predecessor's."""
         arm, seed = ap.arm, self.exp.seed
         model_key = base_key
         mt = self.exp.midtrain_for(arm)
         if ap.corpus is not None and mt is not None:
             entry, opts = self._backend(
-                mt, ("arms", i, "midtrain") if arm.midtrain else ("defaults", "midtrain"))
-            inputs = {"model": model_key, "corpus": ap.corpus.stage.key, "backend": entry.name,
-                      "options": opts.model_dump(mode="json"), "seed": seed}
+                mt, ("arms", i, "midtrain") if arm.midtrain else ("defaults", "midtrain")
+            )
+            inputs = {
+                "model": model_key,
+                "corpus": ap.corpus.stage.key,
+                "backend": entry.name,
+                "options": opts.model_dump(mode="json"),
+                "seed": seed,
+            }
             model_key = fingerprint("midtrain", inputs)
             ap.midtrain = self._shared(
-                "midtrain", model_key, f"midtrain on {ap.spec.name}", arm.name,
-                Estimate("midtrain", items=ap.corpus.estimate.items,
-                         tokens=ap.corpus.estimate.tokens),
-                inputs, backend=entry, options=opts, corpus=ap.corpus, after=None)
+                "midtrain",
+                model_key,
+                f"midtrain on {ap.spec.name}",
+                arm.name,
+                Estimate(
+                    "midtrain", items=ap.corpus.estimate.items, tokens=ap.corpus.estimate.tokens
+                ),
+                inputs,
+                backend=entry,
+                options=opts,
+                corpus=ap.corpus,
+                after=None,
+            )
             ap.components.append(entry)
         aft = self.exp.aft_for(arm)
         if aft is not None and aft_data is not None:
-            entry, opts = self._backend(
-                aft, ("arms", i, "aft") if arm.aft else ("defaults", "aft"))
-            inputs = {"model": model_key, "data": str(aft_data), "data_sha256": aft_hash,
-                      "backend": entry.name, "options": opts.model_dump(mode="json"),
-                      "seed": seed}
+            entry, opts = self._backend(aft, ("arms", i, "aft") if arm.aft else ("defaults", "aft"))
+            inputs = {
+                "model": model_key,
+                "data": str(aft_data),
+                "data_sha256": aft_hash,
+                "backend": entry.name,
+                "options": opts.model_dump(mode="json"),
+                "seed": seed,
+            }
             model_key = fingerprint("aft", inputs)
-            n_rows = sum(1 for line in aft_data.open() if line.strip())
+            n_rows = sum(1 for line in aft_data.read_text().splitlines() if line.strip())
             ap.aft = self._shared(
-                "aft", model_key, f"AFT on {aft_data.name}", arm.name,
+                "aft",
+                model_key,
+                f"AFT on {aft_data.name}",
+                arm.name,
                 Estimate("aft", items=n_rows, tokens=aft_data.stat().st_size // 4),
-                inputs, backend=entry, options=opts, data=aft_data, after=ap.midtrain)
+                inputs,
+                backend=entry,
+                options=opts,
+                data=aft_data,
+                after=ap.midtrain,
+            )
             if entry not in ap.components:
                 ap.components.append(entry)
         tasks = get_registry("tasks")
         for ref in self.exp.evals_for(arm):
             entry = tasks.entry(ref.task)
-            inputs = {"model": model_key, "task": entry.name, "args": ref.args,
-                      "settings": self.exp.eval.model_dump(mode="json")}
-            ap.evals.append(self._shared(
-                "eval", fingerprint("eval", inputs), f"eval {entry.name}", arm.name,
-                Estimate("eval", notes=[f"args: {ref.args}"] if ref.args else []),
-                inputs, task=entry, ref=ref, arm_plan=ap))
+            inputs = {
+                "model": model_key,
+                "task": entry.name,
+                "args": ref.args,
+                "settings": self.exp.eval.model_dump(mode="json"),
+            }
+            ap.evals.append(
+                self._shared(
+                    "eval",
+                    fingerprint("eval", inputs),
+                    f"eval {entry.name}",
+                    arm.name,
+                    Estimate("eval", notes=[f"args: {ref.args}"] if ref.args else []),
+                    inputs,
+                    task=entry,
+                    ref=ref,
+                    arm_plan=ap,
+                )
+            )
             ap.components.append(entry)
 
     def _aft_data(self, ref: str, where: str) -> Path:
@@ -281,18 +351,24 @@ class Pipeline:
             "msmkit_version": __version__,
             "created": previous.get("created", time.strftime("%Y-%m-%dT%H:%M:%S%z")),
             "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "experiment": {"name": self.exp.name, "path": str(self.exp_path),
-                           "sha256": sha256_file(self.exp_path)},
+            "experiment": {
+                "name": self.exp.name,
+                "path": str(self.exp_path),
+                "sha256": sha256_file(self.exp_path),
+            },
             "config_hash": self.exp.config_hash(),
             "config": self.exp.model_dump(mode="json"),
-            "base_model": self.base_path or (str(self.base.stage.dir / "model")
-                                             if self.base else None),
+            "base_model": self.base_path
+            or (str(self.base.stage.dir / "model") if self.base else None),
             "plugins": plugins,
             "libraries": libs,
             "arms": {
                 ap.arm.name: {
-                    "spec": None if ap.spec is None else {
-                        "name": ap.spec.name, "hash": ap.spec.hash,
+                    "spec": None
+                    if ap.spec is None
+                    else {
+                        "name": ap.spec.name,
+                        "hash": ap.spec.hash,
                         "path": str(ap.spec.path) if ap.spec.path else None,
                         "lineage": list(ap.spec.lineage),
                     },
@@ -373,14 +449,15 @@ class Pipeline:
             if other.stage.kind == "corpus":
                 texts += [d.text for d in read_corpus(Path(other.stage.outputs()["corpus"]))]
             if other.stage.kind == "aft":
-                for line in Path(other.data["data"]).open():
+                for line in Path(other.data["data"]).read_text().splitlines():
                     if line.strip():
                         row = json.loads(line)
                         texts += [m["content"] for m in row.get("messages", [])]
         assert isinstance(self.exp.base_model, TinyBase)
         try:
             settings = TinyModelSettings.model_validate(
-                {"seed": self.exp.seed, **self.exp.base_model.tiny})
+                {"seed": self.exp.seed, **self.exp.base_model.tiny}
+            )
         except ValidationError as exc:
             raise validation_error(exc, self.exp_path, prefix=("base_model", "tiny")) from None
         out = sp.stage.dir / "model"
@@ -399,9 +476,15 @@ class Pipeline:
         out = sp.stage.dir / "model"
         _move_aside(out)
         with ui.progress(sp, total=None) as advance:
-            job = TrainJob(stage=sp.stage.kind, base_model=str(base), data=data, output_dir=out,
-                           options=sp.data["options"], seed=self.exp.seed,
-                           progress=lambda step, total: advance(step, total=total, absolute=True))
+            job = TrainJob(
+                stage=sp.stage.kind,
+                base_model=str(base),
+                data=data,
+                output_dir=out,
+                options=sp.data["options"],
+                seed=self.exp.seed,
+                progress=lambda step, total: advance(step, total=total, absolute=True),
+            )
             _call_plugin(backend, "planning training", backend.component.plan, job)
             result = _call_plugin(backend, "training", backend.component.train, job)
         return {"model": str(result)}
@@ -420,8 +503,11 @@ class Pipeline:
         ui.note(f"evaluating [bold]{tentry.name}[/] on {ap.arm.name}")
         # The checkpoint path goes in the model name (hf//abs/path), not -M model_path: then
         # nothing looks "local" up on the hub, and Inspect never mixes two checkpoints' caches.
-        model = f"hf/{Path(model_path).resolve()}" if Path(str(model_path)).exists() \
+        model = (
+            f"hf/{Path(model_path).resolve()}"
+            if Path(str(model_path)).exists()
             else f"hf/{model_path}"
+        )
         # Inspect's plain display writes to stdout, which msmkit keeps for results.
         with contextlib.redirect_stdout(sys.stderr):
             success, logs = eval_set(
@@ -446,8 +532,11 @@ class Pipeline:
         for score in log.results.scores if log.results else []:
             for name, metric in score.metrics.items():
                 metrics[name] = metric.value
-        return {"log": log.location, "metrics": metrics,
-                "samples": log.results.completed_samples if log.results else 0}
+        return {
+            "log": log.location,
+            "metrics": metrics,
+            "samples": log.results.completed_samples if log.results else 0,
+        }
 
     def results(self) -> dict[str, Any]:
         out: dict[str, Any] = {}

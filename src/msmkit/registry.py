@@ -23,7 +23,12 @@ HOOKS: dict[str, str] = {
     "backends": "register_training_backends",
     "tasks": "register_eval_tasks",
 }
-SINGULAR = {"variants": "variant", "generators": "generator", "backends": "backend", "tasks": "task"}
+SINGULAR = {
+    "variants": "variant",
+    "generators": "generator",
+    "backends": "backend",
+    "tasks": "task",
+}
 
 
 @dataclass(frozen=True)
@@ -114,8 +119,7 @@ def _registrar(
             clash = entries.get(n) or entries.get(alias_map.get(n, ""))
             if clash is not None:
                 raise DuplicateComponentError(
-                    f"{SINGULAR[kind]} '{n}' is registered by both {clash.provider} "
-                    f"and {provider}",
+                    f"{SINGULAR[kind]} '{n}' is registered by both {clash.provider} and {provider}",
                     hint="uninstall one of them, or skip one with "
                     f"MSMKIT_BLOCK_PLUGINS={plugin_name}",
                 )

@@ -48,8 +48,13 @@ class RunUI:
         if self.quiet:
             yield lambda *a, **k: None
             return
-        columns = [SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                   MofNCompleteColumn(), TimeElapsedColumn()]
+        columns = [
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+        ]
         with Progress(*columns, console=self.console, transient=True) as progress:
             task = progress.add_task(f"{sp.label} [{', '.join(sp.arms)}]", total=total)
 

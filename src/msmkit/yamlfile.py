@@ -75,9 +75,7 @@ def _useful_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
     kept = []
     for err in errors:
         where = format_loc(err["loc"])
-        if err["type"] == "literal_error" and any(
-            r.startswith(where) and r != where for r in real
-        ):
+        if err["type"] == "literal_error" and any(r.startswith(where) and r != where for r in real):
             continue
         kept.append(err)
     return kept

@@ -29,8 +29,12 @@ Docs: README.md and docs/ in the msmkit repository.
 def make_cli() -> click.Group:
     @click.group(help=HELP, context_settings={"help_option_names": ["-h", "--help"]})
     @click.version_option(__version__, prog_name="msmkit")
-    @click.option("--debug", is_flag=True, envvar="MSMKIT_DEBUG",
-                  help="Show full tracebacks for errors. [env: MSMKIT_DEBUG]")
+    @click.option(
+        "--debug",
+        is_flag=True,
+        envvar="MSMKIT_DEBUG",
+        help="Show full tracebacks for errors. [env: MSMKIT_DEBUG]",
+    )
     @click.pass_context
     def cli(ctx: click.Context, debug: bool) -> None:
         ctx.ensure_object(dict)
@@ -41,8 +45,7 @@ def make_cli() -> click.Group:
     from msmkit.cli.specs import specs
     from msmkit.cli.tools import generate_cmd, tiny_model_cmd
 
-    for command in (run_cmd, plan_cmd, specs, plugins_cmd, list_cmd, generate_cmd,
-                    tiny_model_cmd):
+    for command in (run_cmd, plan_cmd, specs, plugins_cmd, list_cmd, generate_cmd, tiny_model_cmd):
         cli.add_command(command)
 
     _add_plugin_commands(cli)
@@ -64,9 +67,9 @@ def _add_plugin_commands(cli: click.Group) -> None:
 
 
 def render_error(exc: MsmkitError) -> None:
-    from msmkit.console import err_console
-
     from rich.markup import escape
+
+    from msmkit.console import err_console
 
     console = err_console()
     console.print(f"[bold red]Error:[/] {escape(exc.message)}", highlight=False, soft_wrap=True)

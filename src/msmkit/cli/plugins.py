@@ -31,9 +31,15 @@ def plugins_cmd(as_json: bool) -> None:
         table.add_column(col)
     for i in infos:
         status = {"ok": "[green]ok[/]", "blocked": "[yellow]blocked[/]"}.get(
-            i.status, f"[red]error[/]: {i.error}")
-        table.add_row(i.name + (" (built-in)" if i.builtin else ""), i.package, i.version,
-                      status, ", ".join(i.hooks))
+            i.status, f"[red]error[/]: {i.error}"
+        )
+        table.add_row(
+            i.name + (" (built-in)" if i.builtin else ""),
+            i.package,
+            i.version,
+            status,
+            ", ".join(i.hooks),
+        )
     out_console().print(table)
 
 
@@ -49,8 +55,12 @@ def list_cmd(kind: str, as_json: bool) -> None:
     entries = get_registry(kind).entries()  # type: ignore[arg-type]
     rows = []
     for e in entries:
-        row = {"name": e.name, "plugin": e.plugin, "provider": e.provider,
-               "description": e.description}
+        row = {
+            "name": e.name,
+            "plugin": e.plugin,
+            "provider": e.provider,
+            "description": e.description,
+        }
         if kind == "backends":
             missing = [m for m in e.component.requires if importlib.util.find_spec(m) is None]
             row["available"] = not missing

@@ -50,25 +50,37 @@ def _print_plan(pipe, stages) -> None:
     dollars = sum(sp.estimate.dollars for sp in stages)
     for row in _plan_rows(pipe, stages):
         table.add_row(
-            row["what"], ", ".join(row["arms"]),
+            row["what"],
+            ", ".join(row["arms"]),
             "[green]done[/]" if row["status"] == "done" else "to do",
-            str(row["items"] or ""), f"{row['est_tokens']:,}" if row["est_tokens"] else "",
+            str(row["items"] or ""),
+            f"{row['est_tokens']:,}" if row["est_tokens"] else "",
         )
     console = err_console()
     console.print(table)
     todo = sum(1 for sp in stages if sp.status != "done")
-    console.print(f"{todo} of {len(stages)} stages to run; estimated API cost ${dollars:.2f} "
-                  "(tokens ≈ characters/4; offline generation and local training cost $0).")
+    console.print(
+        f"{todo} of {len(stages)} stages to run; estimated API cost ${dollars:.2f} "
+        "(tokens ≈ characters/4; offline generation and local training cost $0)."
+    )
 
 
 _common = [
     click.argument("experiment", type=click.Path(dir_okay=False)),
-    click.option("--run-name", help="Folder name under the log dir. [default: the experiment's "
-                 "name]"),
-    click.option("--output", type=click.Path(file_okay=False, path_type=Path),
-                 help="Write the run to this folder instead of LOG_DIR/RUN_NAME."),
-    click.option("--log-dir", type=click.Path(file_okay=False, path_type=Path),
-                 envvar="MSMKIT_LOG_DIR", help="Where runs go. [default: logs; env: MSMKIT_LOG_DIR]"),
+    click.option(
+        "--run-name", help="Folder name under the log dir. [default: the experiment's name]"
+    ),
+    click.option(
+        "--output",
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Write the run to this folder instead of LOG_DIR/RUN_NAME.",
+    ),
+    click.option(
+        "--log-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        envvar="MSMKIT_LOG_DIR",
+        help="Where runs go. [default: logs; env: MSMKIT_LOG_DIR]",
+    ),
     click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON on stdout."),
 ]
 
@@ -85,8 +97,11 @@ def plan_cmd(experiment, run_name, output, log_dir, as_json) -> None:
     """Show what `msmkit run EXPERIMENT` would do, and estimate it. Runs nothing."""
     pipe, stages = _pipeline(experiment, run_name, output, log_dir)
     if as_json:
-        click.echo(json.dumps({"run_dir": str(pipe.run.path), "stages": _plan_rows(pipe, stages)},
-                              indent=2))
+        click.echo(
+            json.dumps(
+                {"run_dir": str(pipe.run.path), "stages": _plan_rows(pipe, stages)}, indent=2
+            )
+        )
     else:
         _print_plan(pipe, stages)
 

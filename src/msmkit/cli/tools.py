@@ -26,16 +26,38 @@ def _parse_options(pairs: tuple[str, ...]) -> dict:
 
 @click.command("generate")
 @click.argument("spec")
-@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Corpus JSONL to write (appended to and resumed if it exists).")
-@click.option("-g", "--generator", default="offline", show_default=True,
-              help="Document generator (see `msmkit list generators`).")
-@click.option("-O", "--option", "options", multiple=True, metavar="KEY=VALUE",
-              help="Generator option, e.g. -O docs_per_principle=4 (YAML values).")
-@click.option("--variant", "variants", multiple=True, metavar="NAME",
-              help="Apply a spec variant with default options first (repeatable).")
-def generate_cmd(spec: str, out: Path, generator: str, options: tuple[str, ...],
-                 variants: tuple[str, ...]) -> None:
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Corpus JSONL to write (appended to and resumed if it exists).",
+)
+@click.option(
+    "-g",
+    "--generator",
+    default="offline",
+    show_default=True,
+    help="Document generator (see `msmkit list generators`).",
+)
+@click.option(
+    "-O",
+    "--option",
+    "options",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Generator option, e.g. -O docs_per_principle=4 (YAML values).",
+)
+@click.option(
+    "--variant",
+    "variants",
+    multiple=True,
+    metavar="NAME",
+    help="Apply a spec variant with default options first (repeatable).",
+)
+def generate_cmd(
+    spec: str, out: Path, generator: str, options: tuple[str, ...], variants: tuple[str, ...]
+) -> None:
     """Generate a document corpus from SPEC (a name or a path) into a JSONL file."""
     from pydantic import ValidationError
 
@@ -67,10 +89,21 @@ def generate_cmd(spec: str, out: Path, generator: str, options: tuple[str, ...],
 
 @click.command("tiny-model")
 @click.argument("out", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--text", "texts", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              multiple=True, help="Text or JSONL files to train the tokenizer on (repeatable).")
-@click.option("-O", "--option", "options", multiple=True, metavar="KEY=VALUE",
-              help="Tiny model setting, e.g. -O hidden_size=128.")
+@click.option(
+    "--text",
+    "texts",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    multiple=True,
+    help="Text or JSONL files to train the tokenizer on (repeatable).",
+)
+@click.option(
+    "-O",
+    "--option",
+    "options",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Tiny model setting, e.g. -O hidden_size=128.",
+)
 def tiny_model_cmd(out: Path, texts: tuple[Path, ...], options: tuple[str, ...]) -> None:
     """Build a random-weight tiny causal LM with a locally trained tokenizer at OUT (offline)."""
     from pydantic import ValidationError

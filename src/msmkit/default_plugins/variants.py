@@ -24,9 +24,7 @@ class RulesOnly:
     Options: ClassVar[type[Options]] = NoOptions
 
     def apply(self, spec: Spec, options: NoOptions) -> Spec:
-        kept = tuple(
-            dataclasses.replace(p, explanation=None) for p in spec.principles if p.rule
-        )
+        kept = tuple(dataclasses.replace(p, explanation=None) for p in spec.principles if p.rule)
         dropped = len(spec.principles) - len(kept)
         note = f"rules-only: removed explanations from {len(kept)} principles"
         if dropped:
