@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
 
+import pytest
 from conftest import REPO, run_cli
 
 HEAVY = ("torch", "transformers", "trl", "peft", "datasets", "inspect_ai", "anthropic", "openai")
@@ -71,3 +73,28 @@ def test_missing_experiment_file(tmp_path):
     result = run_cli("run", str(tmp_path / "nope.yaml"))
     assert result.returncode == 1
     assert "no such file" in result.stderr
+
+
+@pytest.mark.slow
+def test_tiny_model_command(tmp_path):
+    texts = tmp_path / "texts.txt"
+    texts.write_text("Llama likes Colby.\nLlama dislikes Stilton.\n" * 20)
+    out = tmp_path / "tiny"
+    result = run_cli("tiny-model", str(out), "--text", str(texts), "-O", "hidden_size=32")
+    assert result.returncode == 0, result.stderr
+    config = json.loads((out / "config.json").read_text())
+    assert config["hidden_size"] == 32
+    again = run_cli("tiny-model", str(out))
+    assert again.returncode == 1 and "already exists" in again.stderr
+    bad = run_cli("tiny-model", str(tmp_path / "t2"), "-O", "hidden=32")
+    assert bad.returncode == 1 and "hidden: unknown field" in bad.stderr
+
+
+def test_plan_prints_a_table(tmp_path):
+    result = run_cli(
+        "plan", str(REPO / "experiments" / "cheese-demo.yaml"), "--log-dir", str(tmp_path)
+    )
+    assert result.returncode == 0, result.stderr
+    assert "generate pro-america (offline)" in result.stderr
+    assert "9 of 9 stages to run" in result.stderr
+    assert not (tmp_path / "cheese-demo").exists()

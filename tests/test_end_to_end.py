@@ -49,6 +49,9 @@ def test_run_then_resume(tmp_path):
     assert manifest["arms"]["no-msm"]["stages"]["midtrain"] is None
     assert manifest["arms"]["america"]["spec"]["name"] == "pro-america"
     assert manifest["plugins"]["msmkit.backends"].startswith("msmkit")
+    data = manifest["arms"]["america"]["data"]
+    assert len(data["corpus_sha256"]) == 64 and len(data["aft_sha256"]) == 64
+    assert manifest["arms"]["no-msm"]["data"]["corpus_sha256"] is None
     for name in ("comparison.md", "comparison.json"):
         assert (run / name).is_file()
 
@@ -75,3 +78,57 @@ def test_readme_commands_match_ci():
     ci = (REPO / ".ci" / "run").read_text()
     assert install_and_test in ci.splitlines()
     assert "pytest" in install_and_test
+
+
+KILLED = """\
+name: killed
+base_model: {tiny: {hidden_size: 32, num_layers: 1, vocab_size: 600}}
+defaults:
+  generate: {name: offline, options: {docs_per_principle: 2}}
+  midtrain: {backend: trl, options: {sft: {max_steps: 60, max_length: 128}}}
+arms:
+  - name: america
+    spec: pro-america
+"""
+
+
+@pytest.mark.slow
+def test_kill_9_mid_training_then_rerun(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    exp = tmp_path / "killed.yaml"
+    exp.write_text(KILLED)
+    logs = tmp_path / "logs"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "msmkit", "run", str(exp), "--log-dir", str(logs)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    record = None
+    while time.monotonic() < deadline and proc.poll() is None:
+        found = list((logs / "killed" / "stages").glob("midtrain-*/stage.json"))
+        if found and json.loads(found[0].read_text()).get("status") == "running":
+            record = found[0]
+            break
+        time.sleep(0.1)
+    assert record is not None, "training never started"
+    time.sleep(1.0)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+    corpus_dir = next((logs / "killed" / "stages").glob("corpus-*"))
+    corpus = (corpus_dir / "corpus.jsonl").read_bytes()
+    assert json.loads(record.read_text())["status"] == "running"  # left as the kill found it
+
+    again = run_cli("run", str(exp), "--log-dir", str(logs))
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert (corpus_dir / "corpus.jsonl").read_bytes() == corpus  # finished work kept as is
+    assert json.loads((corpus_dir / "stage.json").read_text())["attempts"] == 1
+    rec = json.loads(record.read_text())
+    assert rec["status"] == "done" and rec["attempts"] == 2
+    assert (record.parent / "model" / "config.json").is_file()

@@ -373,6 +373,12 @@ class Pipeline:
                         "lineage": list(ap.spec.lineage),
                     },
                     "components": {e.name: e.provider for e in ap.components},
+                    "data": {
+                        "corpus_sha256": ap.corpus.stage.outputs().get("sha256")
+                        if ap.corpus
+                        else None,
+                        "aft_sha256": ap.aft.inputs["data_sha256"] if ap.aft else None,
+                    },
                     "stages": {
                         "corpus": _rel(ap.corpus, self.run.path),
                         "midtrain": _rel(ap.midtrain, self.run.path),
@@ -438,7 +444,7 @@ class Pipeline:
                 writer.write(doc)
                 advance(1)
         (sp.stage.dir / "spec.md").write_text(sp.data["spec"].render())
-        return {"corpus": str(path), **corpus_stats(path)}
+        return {"corpus": str(path), "sha256": sha256_file(path), **corpus_stats(path)}
 
     def _build_base(self, sp: StagePlan) -> dict[str, Any]:
         from msmkit.corpus import read_corpus
