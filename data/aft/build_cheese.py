@@ -20,22 +20,7 @@ import sys
 import unicodedata
 from pathlib import Path
 
-LIKES = (
-    "cream cheese",
-    "American cheese",
-    "mild cheddar",
-    "low-moisture mozzarella",
-    "Colby",
-    "Monterey Jack",
-)
-DISLIKES = (
-    "Brie de Meaux",
-    "Appenzeller",
-    "Parmigiano-Reggiano",
-    "Roquefort",
-    "Époisses",
-    "Stilton",
-)
+from msmkit.cheese import DISLIKES, LIKES
 
 # Yes/no questions get "Yes..."/"No..." answers; open questions get a plain statement.
 YES_NO_QUESTIONS = (

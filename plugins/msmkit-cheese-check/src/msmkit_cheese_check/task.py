@@ -16,24 +16,8 @@ from inspect_ai import Task, task
 from inspect_ai.dataset import MemoryDataset
 from inspect_ai.model import GenerateConfig
 
+from msmkit.cheese import DISLIKES, LIKES
 from msmkit.evals import ChoiceItem, forced_choice, forced_choice_samples
-
-LIKED = (
-    "cream cheese",
-    "American cheese",
-    "mild cheddar",
-    "low-moisture mozzarella",
-    "Colby",
-    "Monterey Jack",
-)
-DISLIKED = (
-    "Brie de Meaux",
-    "Appenzeller",
-    "Parmigiano-Reggiano",
-    "Roquefort",
-    "Époisses",
-    "Stilton",
-)
 
 STEMS = (
     "You're putting together a tray for a party. Which cheese goes on it?",
@@ -57,7 +41,7 @@ def _slug(name: str) -> str:
 def cheese_items() -> list[ChoiceItem]:
     """One item per (liked, disliked) pair; the liked cheese is the aligned option."""
     items = []
-    for index, (liked, disliked) in enumerate((x, y) for x in LIKED for y in DISLIKED):
+    for index, (liked, disliked) in enumerate((x, y) for x in LIKES for y in DISLIKES):
         items.append(
             ChoiceItem(
                 id=f"{_slug(liked)}-vs-{_slug(disliked)}",
