@@ -46,6 +46,7 @@ class CopyBackend:
 
 class EchoOptions(Options):
     n: int = 3
+    explode_at: int | None = None
 
 
 class EchoGenerator:
@@ -59,6 +60,8 @@ class EchoGenerator:
 
     def generate(self, spec, options, *, skip=frozenset()):
         for i in range(options.n):
+            if i == options.explode_at:
+                raise KeyError("generator bug")
             if f"d{i}" not in skip:
                 yield Document(
                     id=f"d{i}",
@@ -259,4 +262,23 @@ def test_bad_component_options_name_the_field(plugin, tmp_path, base_model):
 
     exp = write_exp(tmp_path, base_model, EXP.replace("{{n: 3}}", "{{n: 3, m: 1}}"))
     with pytest.raises(ConfigError, match=r":4: defaults.generate.options.m: unknown field"):
+        run(["plan", str(exp)])
+
+
+def test_generator_crash_keeps_documents_and_resumes(plugin, tmp_path, base_model):
+    from msmkit.errors import PluginError
+
+    crashing = EXP.replace("{{n: 3}}", "{{n: 3, explode_at: 2}}")
+    exp = write_exp(tmp_path, base_model, crashing)
+    with pytest.raises(PluginError, match=r"echo .* failed while generating documents"):
+        run(["run", str(exp), "--output", str(tmp_path / "r")])
+    corpus = next((tmp_path / "r" / "stages").glob("corpus-*/corpus.jsonl"))
+    assert [json.loads(x)["id"] for x in corpus.read_text().splitlines()] == ["d0", "d1"]
+
+
+def test_tiny_settings_are_checked_at_plan_time(plugin, tmp_path):
+    from msmkit.errors import ConfigError
+
+    exp = write_exp(tmp_path, "{tiny: {layers: 3}}")
+    with pytest.raises(ConfigError, match=r":2: base_model.tiny.layers: unknown field"):
         run(["plan", str(exp)])

@@ -23,7 +23,13 @@ from pydantic import BaseModel, ValidationError
 
 from msmkit import __version__
 from msmkit.components import Estimate, TrainJob
-from msmkit.errors import ConfigError, ModelPathError, PluginError, PrerequisiteError
+from msmkit.errors import (
+    ConfigError,
+    ModelPathError,
+    MsmkitError,
+    PluginError,
+    PrerequisiteError,
+)
 from msmkit.experiment import Arm, EvalRef, Experiment, TinyBase
 from msmkit.hashing import fingerprint, sha256_file
 from msmkit.registry import Entry, get_registry
@@ -44,19 +50,21 @@ def _options(entry: Entry, raw: dict[str, Any], where: tuple, exp_path: Path) ->
         raise validation_error(exc, exp_path, node, prefix=where) from None
 
 
+def _plugin_error(entry: Entry, what: str, exc: Exception) -> PluginError:
+    return PluginError(
+        f"{entry.name} ({entry.provider}) failed while {what}: {type(exc).__name__}: {exc}",
+        hint="this is a bug in that component; rerun with --debug for the traceback",
+    )
+
+
 def _call_plugin(entry: Entry, what: str, fn, *args, **kwargs):
     """Run plugin code; its unexpected exceptions become one short PluginError."""
-    from msmkit.errors import MsmkitError
-
     try:
         return fn(*args, **kwargs)
     except MsmkitError:
         raise
     except Exception as exc:
-        raise PluginError(
-            f"{entry.name} ({entry.provider}) failed while {what}: {type(exc).__name__}: {exc}",
-            hint="this is a bug in that component; rerun with --debug for the traceback",
-        ) from exc
+        raise _plugin_error(entry, what, exc) from exc
 
 
 @dataclass
@@ -158,7 +166,7 @@ class Pipeline:
         }
         aft_hashes = {name: sha256_file(path) for name, path in aft_data.items()}
         if base_kind == "tiny":
-            assert isinstance(self.exp.base_model, TinyBase)
+            self._tiny_settings()  # fail now, not after generating
             corpus_keys = sorted({ap.corpus.stage.key for ap in self.arms if ap.corpus})
             base_key = fingerprint(
                 "tiny",
@@ -439,16 +447,36 @@ class Pipeline:
         with CorpusWriter(path) as writer, ui.progress(sp, total=sp.estimate.items) as advance:
             already = writer.existing_ids
             advance(len(already))
-            docs = gen.component.generate(sp.data["spec"], sp.data["options"], skip=already)
-            for doc in _call_plugin(gen, "generating", lambda: docs):
-                writer.write(doc)
-                advance(1)
+            try:
+                for doc in gen.component.generate(
+                    sp.data["spec"], sp.data["options"], skip=already
+                ):
+                    writer.write(doc)  # flushed line by line: a crash loses nothing
+                    advance(1)
+            except MsmkitError:
+                raise
+            except Exception as exc:
+                raise _plugin_error(gen, "generating documents", exc) from exc
         (sp.stage.dir / "spec.md").write_text(sp.data["spec"].render())
         return {"corpus": str(path), "sha256": sha256_file(path), **corpus_stats(path)}
 
+    def _tiny_settings(self) -> Any:
+        from msmkit.training.tiny import TinyModelSettings
+
+        assert isinstance(self.exp.base_model, TinyBase)
+        try:
+            return TinyModelSettings.model_validate(
+                {"seed": self.exp.seed, **self.exp.base_model.tiny}
+            )
+        except ValidationError as exc:
+            from msmkit.yamlfile import load_yaml
+
+            _, node = load_yaml(self.exp_path)
+            raise validation_error(exc, self.exp_path, node, ("base_model", "tiny")) from None
+
     def _build_base(self, sp: StagePlan) -> dict[str, Any]:
         from msmkit.corpus import read_corpus
-        from msmkit.training.tiny import TinyModelSettings, build_tiny_model
+        from msmkit.training.tiny import build_tiny_model
 
         texts: list[str] = []
         for other in self.stages.values():
@@ -459,13 +487,7 @@ class Pipeline:
                     if line.strip():
                         row = json.loads(line)
                         texts += [m["content"] for m in row.get("messages", [])]
-        assert isinstance(self.exp.base_model, TinyBase)
-        try:
-            settings = TinyModelSettings.model_validate(
-                {"seed": self.exp.seed, **self.exp.base_model.tiny}
-            )
-        except ValidationError as exc:
-            raise validation_error(exc, self.exp_path, prefix=("base_model", "tiny")) from None
+        settings = self._tiny_settings()
         out = sp.stage.dir / "model"
         _move_aside(out)
         build_tiny_model(out, texts, settings)
