@@ -53,7 +53,7 @@ def test_list_table(library: Path) -> None:
     assert result.exit_code == 0, result.output
     for name in ("custom", "pro-affordability", "pro-america"):
         assert name in result.stdout
-    assert "Custom spec" in result.stdout
+    assert "custom.md" in result.stdout
     assert "warning" in result.stderr and "broken.md:1: unterminated" in result.stderr
     assert "warning" not in result.stdout
 

@@ -282,3 +282,15 @@ def test_tiny_settings_are_checked_at_plan_time(plugin, tmp_path):
     exp = write_exp(tmp_path, "{tiny: {layers: 3}}")
     with pytest.raises(ConfigError, match=r":2: base_model.tiny.layers: unknown field"):
         run(["plan", str(exp)])
+
+
+def test_unknown_spec_names_the_experiment_field(plugin, tmp_path, base_model):
+    from msmkit.errors import ConfigError
+
+    exp = write_exp(
+        tmp_path, base_model, EXP.replace("spec: pro-america\n", "spec: pro-amerika\n", 1)
+    )
+    with pytest.raises(ConfigError) as err:
+        run(["plan", str(exp)])
+    assert ":9: arms[0].spec: unknown spec 'pro-amerika'" in str(err.value)
+    assert "'pro-america'" in err.value.hint

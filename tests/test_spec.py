@@ -315,7 +315,7 @@ def test_unknown_name_suggests_and_lists_dirs(
     with pytest.raises(SpecError) as info:
         load_spec("pro-amerika")
     assert "unknown spec 'pro-amerika'" in info.value.message
-    assert info.value.field == "name"
+    assert info.value.path is None and info.value.field is None
     assert "'pro-america'" in info.value.hint
     assert str(tmp_path / "missing") + " (missing)" in info.value.hint
     assert str(bundled_specs_dir()) in info.value.hint

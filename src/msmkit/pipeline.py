@@ -29,6 +29,7 @@ from msmkit.errors import (
     MsmkitError,
     PluginError,
     PrerequisiteError,
+    SpecError,
 )
 from msmkit.experiment import Arm, EvalRef, Experiment, TinyBase
 from msmkit.hashing import fingerprint, sha256_file
@@ -197,7 +198,17 @@ class Pipeline:
         ap = ArmPlan(arm)
         if arm.spec is None:
             return ap
-        spec = load_spec(self._path(arm.spec) if _looks_like_path(arm.spec) else arm.spec)
+        try:
+            spec = load_spec(self._path(arm.spec) if _looks_like_path(arm.spec) else arm.spec)
+        except SpecError as exc:
+            if exc.path is not None:  # the spec file itself is broken: its error says where
+                raise
+            from msmkit.yamlfile import line_of, load_yaml
+
+            line = line_of(load_yaml(self.exp_path)[1], ("arms", i, "spec"))
+            raise ConfigError(
+                f"{self.exp_path}:{line}: arms[{i}].spec: {exc.message}", hint=exc.hint
+            ) from None
         variants = get_registry("variants")
         for j, ref in enumerate(arm.variants):
             entry = variants.entry(ref.name)

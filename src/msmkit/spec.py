@@ -639,7 +639,6 @@ def load_spec(name_or_path: str | Path) -> Spec:
     looked = ", ".join(str(d) + ("" if d.is_dir() else " (missing)") for d in search)
     raise SpecError(
         f"unknown spec '{name}'",
-        field="name",
         hint=f"{suggestion}looked in: {looked}. Set ${SPECS_PATH_ENV} or pass a file path.",
     )
 

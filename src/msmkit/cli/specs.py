@@ -88,7 +88,6 @@ def list_command(as_json: bool) -> None:
 
     table = Table(title="Specs")
     table.add_column("name", style="bold", no_wrap=True)
-    table.add_column("title")
     table.add_column("subject")
     table.add_column("version", no_wrap=True)
     table.add_column("principles", justify="right")
@@ -96,13 +95,22 @@ def list_command(as_json: bool) -> None:
     for spec in found:
         table.add_row(
             spec.name,
-            spec.meta.title,
             spec.subject,
             spec.meta.version,
             str(len(spec.principles)),
-            str(spec.path or ""),
+            _short(spec.path),
         )
     _console().print(table)
+
+
+def _short(path: Path | None) -> str:
+    """A path relative to the current folder when it is below it."""
+    if path is None:
+        return ""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 @specs.command("show")
@@ -160,7 +168,8 @@ def validate_command(paths: tuple[Path, ...]) -> None:
             spec = load_spec(file)
         except SpecError as exc:
             failures.append(exc)
-            click.echo(f"error: {exc}", err=True)
+            if len(files) > 1:
+                click.echo(f"error: {exc}", err=True)
             continue
         click.echo(f"ok: {file} ({len(spec.principles)} principles)")
         if file.stem != spec.name:
