@@ -49,6 +49,11 @@ class PluginInfo:
             return f"msmkit {self.version} (built-in '{self.name}')"
         return f"{self.package} {self.version} (plugin '{self.name}')"
 
+    @property
+    def source(self) -> str:
+        """Short form for tables: ``msmkit-attribution 0.1.0``."""
+        return f"{self.package} {self.version}" + (" (built-in)" if self.builtin else "")
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,

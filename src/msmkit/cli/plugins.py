@@ -24,22 +24,18 @@ def plugins_cmd(as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps([i.as_dict() for i in infos], indent=2))
         return
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table()
-    for col in ("plugin", "package", "version", "status", "hooks"):
+    for col in ("plugin", "from", "status", "registers"):
         table.add_column(col)
     for i in infos:
         status = {"ok": "[green]ok[/]", "blocked": "[yellow]blocked[/]"}.get(
-            i.status, f"[red]error[/]: {i.error}"
+            i.status, f"[red]error[/]: {escape(i.error or '')}"
         )
-        table.add_row(
-            i.name + (" (built-in)" if i.builtin else ""),
-            i.package,
-            i.version,
-            status,
-            ", ".join(i.hooks),
-        )
+        hooks = ", ".join(h.removeprefix("register_") for h in i.hooks)
+        table.add_row(i.name, i.source, status, hooks)
     out_console().print(table)
 
 
@@ -73,12 +69,15 @@ def list_cmd(kind: str, as_json: bool) -> None:
         return
     from rich.table import Table
 
+    from msmkit.plugins import plugin_info
+
     table = Table()
-    for col in ("name", "provider", "description"):
+    for col in ("name", "from", "description"):
         table.add_column(col)
     for row in rows:
         desc = row["description"]
         if kind == "backends" and not row["available"]:
             desc += f" [red](needs {', '.join(row['missing'])}: pip install 'msmkit[train]')[/]"
-        table.add_row(row["name"], row["provider"], desc)
+        info = plugin_info(row["plugin"])
+        table.add_row(row["name"], info.source if info else row["plugin"], desc)
     out_console().print(table)
