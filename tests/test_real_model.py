@@ -18,7 +18,7 @@ import time
 import pytest
 
 from msmkit.components import TrainJob
-from msmkit.errors import ConfigError, ModelPathError, PrerequisiteError, RunError
+from msmkit.errors import ConfigError
 from msmkit.training import MANIFEST_NAME
 from msmkit.training.gguf import (
     SMOLLM2_INSTALL,
@@ -174,29 +174,6 @@ def test_converted_folder_is_a_plain_model_that_answers(smollm2, gguf_file):
     reply, n_new = _greedy(smollm2, "What is the capital of France?")
     assert "Paris" in reply
     assert reply.endswith(IM_END) and n_new < 24  # stops at end of turn
-
-
-def test_convert_refuses_bad_inputs(tmp_path, monkeypatch):
-    fake = tmp_path / "model.gguf"
-    with pytest.raises(ModelPathError, match="not found"):
-        convert_gguf(fake, tmp_path / "out")
-    fake.write_bytes(b"GGUF")
-    (tmp_path / "taken").mkdir()
-    with pytest.raises(RunError, match="already exists"):
-        convert_gguf(fake, tmp_path / "taken")
-    with pytest.raises(ConfigError, match="dtype"):
-        convert_gguf(fake, tmp_path / "out", dtype="int4")
-
-    real_find_spec = importlib.util.find_spec
-
-    def no_gguf(name, *args):
-        return None if name == "gguf" else real_find_spec(name, *args)
-
-    monkeypatch.setattr(importlib.util, "find_spec", no_gguf)
-    with pytest.raises(PrerequisiteError) as info:
-        convert_gguf(fake, tmp_path / "out")
-    assert "pip install gguf" in (info.value.hint or "")
-    assert not (tmp_path / "out").exists()
 
 
 # -- chat template -----------------------------------------------------------------------------

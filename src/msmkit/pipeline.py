@@ -9,10 +9,7 @@ options and checks that backends' dependencies are installed, before any stage r
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
-import json
-import sys
 import time
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
@@ -22,7 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from msmkit import __version__
-from msmkit.components import Estimate, TrainJob
+from msmkit.components import Estimate
 from msmkit.errors import (
     ConfigError,
     ModelPathError,
@@ -31,7 +28,7 @@ from msmkit.errors import (
     PrerequisiteError,
     SpecError,
 )
-from msmkit.experiment import Arm, EvalRef, Experiment, TinyBase
+from msmkit.experiment import Arm, Experiment, TinyBase
 from msmkit.hashing import fingerprint, sha256_file
 from msmkit.registry import Entry, get_registry
 from msmkit.runs import RunDir, Stage
@@ -51,21 +48,21 @@ def _options(entry: Entry, raw: dict[str, Any], where: tuple, exp_path: Path) ->
         raise validation_error(exc, exp_path, node, prefix=where) from None
 
 
-def _plugin_error(entry: Entry, what: str, exc: Exception) -> PluginError:
+def plugin_error(entry: Entry, what: str, exc: Exception) -> PluginError:
     return PluginError(
         f"{entry.name} ({entry.provider}) failed while {what}: {type(exc).__name__}: {exc}",
         hint="this is a bug in that component; rerun with --debug for the traceback",
     )
 
 
-def _call_plugin(entry: Entry, what: str, fn, *args, **kwargs):
+def call_plugin(entry: Entry, what: str, fn, *args, **kwargs):
     """Run plugin code; its unexpected exceptions become one short PluginError."""
     try:
         return fn(*args, **kwargs)
     except MsmkitError:
         raise
     except Exception as exc:
-        raise _plugin_error(entry, what, exc) from exc
+        raise plugin_error(entry, what, exc) from exc
 
 
 @dataclass
@@ -167,7 +164,7 @@ class Pipeline:
         }
         aft_hashes = {name: sha256_file(path) for name, path in aft_data.items()}
         if base_kind == "tiny":
-            self._tiny_settings()  # fail now, not after generating
+            self.tiny_settings()  # fail now, not after generating
             corpus_keys = sorted({ap.corpus.stage.key for ap in self.arms if ap.corpus})
             base_key = fingerprint(
                 "tiny",
@@ -215,14 +212,14 @@ class Pipeline:
             opts = _options(
                 entry, ref.options, ("arms", i, "variants", j, "options"), self.exp_path
             )
-            spec = _call_plugin(entry, "applying the variant", entry.component.apply, spec, opts)
+            spec = call_plugin(entry, "applying the variant", entry.component.apply, spec, opts)
             ap.components.append(entry)
         ap.spec = spec
         gen_ref = self.exp.generate_for(arm)
         gentry = get_registry("generators").entry(gen_ref.name)
         gwhere = ("arms", i) if arm.generate else ("defaults",)
         gopts = _options(gentry, gen_ref.options, (*gwhere, "generate", "options"), self.exp_path)
-        est = _call_plugin(gentry, "planning", gentry.component.plan, spec, gopts)
+        est = call_plugin(gentry, "planning", gentry.component.plan, spec, gopts)
         gversion = str(getattr(gentry.component, "version", "0"))
         inputs = {
             "spec": spec.name,
@@ -427,51 +424,7 @@ class Pipeline:
         assert self.base_path is not None
         return self.base_path
 
-    def run_stage(self, sp: StagePlan, ui: Any) -> None:
-        kind = sp.stage.kind
-        if sp.stage.done:
-            ui.skipped(sp)
-            return
-        sp.stage.start(sp.inputs)
-        if kind != "corpus":
-            _quiet_transformers()
-        try:
-            if kind == "corpus":
-                outputs = self._generate(sp, ui)
-            elif kind == "base":
-                outputs = self._build_base(sp)
-            elif kind in ("midtrain", "aft"):
-                outputs = self._train(sp, ui)
-            else:
-                outputs = self._eval(sp, ui)
-        except BaseException as exc:
-            sp.stage.fail(f"{type(exc).__name__}: {exc}")
-            raise
-        sp.stage.finish(outputs)
-        ui.finished(sp)
-
-    def _generate(self, sp: StagePlan, ui: Any) -> dict[str, Any]:
-        from msmkit.corpus import CorpusWriter, corpus_stats
-
-        path = sp.stage.dir / "corpus.jsonl"
-        gen: Entry = sp.data["generator"]
-        with CorpusWriter(path) as writer, ui.progress(sp, total=sp.estimate.items) as advance:
-            already = writer.existing_ids
-            advance(len(already))
-            try:
-                for doc in gen.component.generate(
-                    sp.data["spec"], sp.data["options"], skip=already
-                ):
-                    writer.write(doc)  # flushed line by line: a crash loses nothing
-                    advance(1)
-            except MsmkitError:
-                raise
-            except Exception as exc:
-                raise _plugin_error(gen, "generating documents", exc) from exc
-        (sp.stage.dir / "spec.md").write_text(sp.data["spec"].render())
-        return {"corpus": str(path), "sha256": sha256_file(path), **corpus_stats(path)}
-
-    def _tiny_settings(self) -> Any:
+    def tiny_settings(self) -> Any:
         from msmkit.training.tiny import TinyModelSettings
 
         assert isinstance(self.exp.base_model, TinyBase)
@@ -485,98 +438,6 @@ class Pipeline:
             _, node = load_yaml(self.exp_path)
             raise validation_error(exc, self.exp_path, node, ("base_model", "tiny")) from None
 
-    def _build_base(self, sp: StagePlan) -> dict[str, Any]:
-        from msmkit.corpus import read_corpus
-        from msmkit.training.tiny import build_tiny_model
-
-        texts: list[str] = []
-        for other in self.stages.values():
-            if other.stage.kind == "corpus":
-                texts += [d.text for d in read_corpus(Path(other.stage.outputs()["corpus"]))]
-            if other.stage.kind == "aft":
-                for line in Path(other.data["data"]).read_text().splitlines():
-                    if line.strip():
-                        row = json.loads(line)
-                        texts += [m["content"] for m in row.get("messages", [])]
-        settings = self._tiny_settings()
-        out = sp.stage.dir / "model"
-        _move_aside(out)
-        build_tiny_model(out, texts, settings)
-        return {"model": str(out)}
-
-    def _train(self, sp: StagePlan, ui: Any) -> dict[str, Any]:
-        backend: Entry = sp.data["backend"]
-        if sp.stage.kind == "midtrain":
-            base, data = self.base_model(), Path(sp.data["corpus"].stage.outputs()["corpus"])
-        else:
-            prev = sp.data["after"]
-            base = prev.stage.outputs()["model"] if prev is not None else self.base_model()
-            data = Path(sp.data["data"])
-        out = sp.stage.dir / "model"
-        _move_aside(out)
-        with ui.progress(sp, total=None) as advance:
-            job = TrainJob(
-                stage=sp.stage.kind,
-                base_model=str(base),
-                data=data,
-                output_dir=out,
-                options=sp.data["options"],
-                seed=self.exp.seed,
-                progress=lambda step, total: advance(step, total=total, absolute=True),
-            )
-            _call_plugin(backend, "planning training", backend.component.plan, job)
-            result = _call_plugin(backend, "training", backend.component.train, job)
-        return {"model": str(result)}
-
-    def _eval(self, sp: StagePlan, ui: Any) -> dict[str, Any]:
-        from inspect_ai import eval_set
-
-        tentry: Entry = sp.data["task"]
-        ref: EvalRef = sp.data["ref"]
-        ap: ArmPlan = sp.data["arm_plan"]
-        model_path = self.model_dir(ap)
-        task_fn = _call_plugin(tentry, "loading the task", tentry.component.load)
-        task = _call_plugin(tentry, "building the task", task_fn, **ref.args)
-        settings = self.exp.eval
-        log_dir = sp.stage.dir / "logs"
-        ui.note(f"evaluating [bold]{tentry.name}[/] on {ap.arm.name}")
-        # The checkpoint path goes in the model name (hf//abs/path), not -M model_path: then
-        # nothing looks "local" up on the hub, and Inspect never mixes two checkpoints' caches.
-        model = (
-            f"hf/{Path(model_path).resolve()}"
-            if Path(str(model_path)).exists()
-            else f"hf/{model_path}"
-        )
-        # Inspect's plain display writes to stdout, which msmkit keeps for results.
-        with contextlib.redirect_stdout(sys.stderr):
-            success, logs = eval_set(
-                tasks=[task],
-                model=model,
-                model_args={"do_sample": False, **settings.model_args},
-                log_dir=str(log_dir),
-                max_tokens=settings.max_tokens,
-                max_connections=settings.max_connections,
-                limit=settings.limit,
-                display=ui.inspect_display,
-                log_level="warning",
-            )
-        if not success or not logs or logs[0].status != "success":
-            raise PluginError(
-                f"evaluation {tentry.name} did not finish (logs in {log_dir})",
-                hint="rerun the same command to retry; `inspect view --log-dir "
-                f"{log_dir}` shows what happened",
-            )
-        log = logs[0]
-        metrics: dict[str, float] = {}
-        for score in log.results.scores if log.results else []:
-            for name, metric in score.metrics.items():
-                metrics[name] = metric.value
-        return {
-            "log": log.location,
-            "metrics": metrics,
-            "samples": log.results.completed_samples if log.results else 0,
-        }
-
     def results(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for ap in self.arms:
@@ -589,13 +450,6 @@ class Pipeline:
         return out
 
 
-def _quiet_transformers() -> None:
-    """transformers draws a progress bar for every tiny load and save; msmkit draws its own."""
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.disable_progress_bar()
-
-
 def _rel(sp: StagePlan | None, root: Path) -> str | None:
     if sp is None:
         return None
@@ -604,9 +458,3 @@ def _rel(sp: StagePlan | None, root: Path) -> str | None:
 
 def _looks_like_path(ref: str) -> bool:
     return ref.endswith(".md") or "/" in ref or ref.startswith(("~", "."))
-
-
-def _move_aside(path: Path) -> None:
-    """A model folder from an interrupted attempt is kept, renamed, never overwritten."""
-    if path.exists():
-        path.rename(path.with_name(f"{path.name}.incomplete-{int(time.time())}"))

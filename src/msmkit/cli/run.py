@@ -116,6 +116,7 @@ def run_cmd(experiment, run_name, output, log_dir, as_json, dry_run) -> None:
     """
     from msmkit import compare
     from msmkit.runs import write_json_atomic
+    from msmkit.stages import run_stage
     from msmkit.ui import RunUI
 
     pipe, stages = _pipeline(experiment, run_name, output, log_dir)
@@ -128,7 +129,7 @@ def run_cmd(experiment, run_name, output, log_dir, as_json, dry_run) -> None:
     pipe.run.write_manifest(pipe.manifest())
     try:
         for sp in stages:
-            pipe.run_stage(sp, ui)
+            run_stage(pipe, sp, ui)
             pipe.run.write_manifest(pipe.manifest())
     finally:
         pipe.run.write_manifest(pipe.manifest())
