@@ -362,3 +362,34 @@ def test_cli_resolves_task_through_entry_point(tmp_path: Path) -> None:
     metrics = {k: m.value for k, m in log.results.scores[0].metrics.items()}
     assert metrics["decided_rate"] == 0.0  # mockllm's default reply names no option
     assert metrics["decided_n"] == 2
+
+
+@pytest.mark.slow
+def test_inspect_cli_runs_task_on_a_local_checkpoint(tmp_path):
+    """The command the README gives: `inspect eval msmkit/value_generalization --model hf/local
+    -M model_path=<checkpoint>`, on a tiny model folder built offline."""
+    import subprocess
+    import sys
+
+    from inspect_ai.log import list_eval_logs, read_eval_log
+
+    from msmkit.training.tiny import TinyModelSettings, build_tiny_model
+
+    model = build_tiny_model(
+        tmp_path / "tiny", ["Which do you prefer, A or B?"] * 50, TinyModelSettings(hidden_size=32)
+    )
+    inspect = Path(sys.executable).with_name("inspect")
+    result = subprocess.run(
+        [str(inspect), "eval", "msmkit/value_generalization", "--model", "hf/local",
+         "-M", f"model_path={model}", "-M", "do_sample=false", "-T", "values=america",
+         "--limit", "4", "--max-tokens", "4", "--display", "none",
+         "--log-dir", str(tmp_path / "logs")],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    log = read_eval_log(list_eval_logs(str(tmp_path / "logs"))[0])
+    assert log.status == "success"
+    assert log.eval.task == "msmkit/value_generalization"
+    assert {s.metadata["value"] for s in log.samples} == {"america"}
+    metrics = log.results.scores[0].metrics
+    assert metrics["decided_n"].value == 4
