@@ -98,3 +98,28 @@ def test_plan_prints_a_table(tmp_path):
     assert "generate pro-america (offline)" in result.stderr
     assert "9 of 9 stages to run" in result.stderr
     assert not (tmp_path / "cheese-demo").exists()
+
+
+def test_bad_inputs_give_short_errors(tmp_path):
+    """Each kind of bad input: one short message naming the file or field, exit 1, no
+    traceback, and nothing written."""
+    broken = tmp_path / "broken.md"
+    broken.write_text("---\nname: broken\ntitle: t\n---\nno principles here\n")
+    cases = {
+        "spec: ./broken.md": "broken.md",
+        "spec: pro-amerika": "unknown spec 'pro-amerika'",
+        "spec: pro-america\n    variants: [{name: nope}]": "unknown variant 'nope'",
+    }
+    for arm, expected in cases.items():
+        exp = tmp_path / "exp.yaml"
+        exp.write_text(f"name: e\nbase_model: {{tiny: {{}}}}\narms:\n  - name: a\n    {arm}\n")
+        result = run_cli("run", str(exp), "--log-dir", str(tmp_path / "logs"))
+        assert result.returncode == 1, result.stderr
+        assert expected in result.stderr
+        assert "Traceback" not in result.stderr
+        assert len(result.stderr.strip().splitlines()) <= 4
+    missing = tmp_path / "m.yaml"
+    missing.write_text("name: m\nbase_model: ./no-model\narms: [{name: a}]\n")
+    result = run_cli("run", str(missing), "--log-dir", str(tmp_path / "logs"))
+    assert result.returncode == 1 and "no-model does not exist" in result.stderr
+    assert not (tmp_path / "logs").exists()
