@@ -159,7 +159,7 @@ class Pipeline:
         self.arms = [self._plan_corpus(i, arm) for i, arm in enumerate(self.exp.arms)]
         aft_data = {
             ap.arm.name: self._aft_data(aft.data, "arms" if ap.arm.aft else "defaults")
-            for i, ap in enumerate(self.arms)
+            for ap in self.arms
             if (aft := self.exp.aft_for(ap.arm)) is not None
         }
         aft_hashes = {name: sha256_file(path) for name, path in aft_data.items()}

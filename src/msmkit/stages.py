@@ -161,8 +161,10 @@ def _eval(pipe: Pipeline, sp: StagePlan, ui: Any) -> dict[str, Any]:
 
 def _quiet_transformers() -> None:
     """transformers draws a progress bar for every tiny load and save; msmkit draws its own."""
-    from transformers.utils import logging as hf_logging
-
+    try:
+        from transformers.utils import logging as hf_logging
+    except ImportError:  # a backend plugin that does without transformers
+        return
     hf_logging.disable_progress_bar()
 
 
