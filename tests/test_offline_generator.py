@@ -172,7 +172,8 @@ def test_thousands_of_documents_per_second(spec: Spec) -> None:
 
 
 def test_generated_corpus_loads_with_datasets(spec: Spec, tmp_path: Path) -> None:
-    datasets = pytest.importorskip("datasets")
+    import datasets
+
     path = tmp_path / "corpus.jsonl"
     with CorpusWriter(path) as writer:
         for d in GEN.generate(spec, {"docs_per_principle": 3}):
