@@ -164,3 +164,29 @@ def test_list_components_cli():
     assert "lora" in trl["options"]
     result = run_cli("list", "tasks")
     assert "value_generalization" in result.stdout and "cheese_preferences" in result.stdout
+
+
+def test_broken_installed_plugin_does_not_break_the_cli(tmp_path):
+    """A real distribution on the path whose plugin module raises on import."""
+    site = tmp_path / "site"
+    dist = site / "msmkit_broken-0.3.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: msmkit-broken\nVersion: 0.3\n")
+    (dist / "entry_points.txt").write_text("[msmkit]\nbroken = msmkit_broken_mod\n")
+    (site / "msmkit_broken_mod.py").write_text("raise RuntimeError('cannot start')\n")
+    env = {"PYTHONPATH": str(site)}
+
+    listed = run_cli("list", "variants", env=env)
+    assert listed.returncode == 0
+    assert "rules-only" in listed.stdout
+    assert "plugin 'broken' (msmkit-broken) is broken" in listed.stderr
+    assert "Traceback" not in listed.stderr
+
+    rows = {r["name"]: r for r in json.loads(run_cli("plugins", "--json", env=env).stdout)}
+    assert rows["broken"]["status"] == "error"
+    assert rows["broken"]["version"] == "0.3"
+    assert "cannot start" in rows["broken"]["error"]
+
+    strict = run_cli("list", "variants", env={**env, "MSMKIT_STRICT_PLUGINS": "1"})
+    assert strict.returncode == 1
+    assert "failed to load" in strict.stderr and "Traceback" not in strict.stderr
