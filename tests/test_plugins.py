@@ -57,6 +57,8 @@ def test_hook_register_spec_variants(fresh_plugins):
     entry = get_registry("variants").entry("mine")
     assert entry.plugin == "mine-plugin"
     assert "1.2" in entry.provider
+    fresh_plugins.unregister_plugin("mine-plugin")
+    assert "mine" not in get_registry("variants")
 
 
 def test_duplicate_name_names_both_providers(fresh_plugins):

@@ -129,8 +129,3 @@ class EvalTask:
 
         module, _, attr = self.task.partition(":")
         return getattr(importlib.import_module(module), attr)
-
-
-def options_schema(component: Any) -> dict[str, Any]:
-    """JSON schema of a component's options (for ``msmkit list --json``)."""
-    return component.Options.model_json_schema()
