@@ -135,12 +135,7 @@ class TRLBackend:
 
     def plan(self, job: TrainJob) -> Estimate:
         """Check everything short of training; estimate rows and tokens."""
-        options = coerce_options(job.options)
-        check_stage(job.stage)
-        ensure_output_free(job.output_dir)
-        ref = resolve_model_ref(job.base_model)
-        check_lora_vs_ref(options, ref)
-        build_lora_config(options.lora)
+        options, ref, _ = _check_job(job)
         config = build_sft_config(job, options, output_dir=Path(job.output_dir))
         if ref.kind == "hub":
             _load_hub_config(ref.path)
@@ -165,12 +160,7 @@ class TRLBackend:
 
     def train(self, job: TrainJob) -> Path:
         """Train and return ``job.output_dir`` (a model dir, or an adapter dir if merge=False)."""
-        options = coerce_options(job.options)
-        check_stage(job.stage)
-        ensure_output_free(job.output_dir)
-        ref = resolve_model_ref(job.base_model)
-        check_lora_vs_ref(options, ref)
-        lora_config = build_lora_config(options.lora)
+        options, ref, lora_config = _check_job(job)
         output_dir = Path(job.output_dir)
         with atomic_output_dir(output_dir) as staging:
             _train_into(job, options, ref, lora_config, staging)
@@ -178,6 +168,16 @@ class TRLBackend:
 
 
 # -- options and validation -------------------------------------------------------------------
+
+
+def _check_job(job: TrainJob) -> tuple[TRLOptions, ModelRef, Any]:
+    """The checks plan() and train() share: options, stage, free output, model, LoRA."""
+    options = coerce_options(job.options)
+    check_stage(job.stage)
+    ensure_output_free(job.output_dir)
+    ref = resolve_model_ref(job.base_model)
+    check_lora_vs_ref(options, ref)
+    return options, ref, build_lora_config(options.lora)
 
 
 def coerce_options(options: Any) -> TRLOptions:
