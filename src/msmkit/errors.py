@@ -6,6 +6,7 @@ without a traceback (``msmkit --debug`` shows it). Anything else escaping is a b
     MsmkitError
     ├── SpecError              a spec file is malformed (names file, line, field)
     ├── ConfigError            an experiment file or option block is invalid
+    │   └── OptionError        one option is invalid; ``loc`` is its path inside the block
     ├── PluginError            a plugin failed to load or broke its contract
     │   └── DuplicateComponentError   two plugins registered the same name
     ├── UnknownComponentError  a name that no plugin registered (suggests close matches)
@@ -56,6 +57,18 @@ class SpecError(MsmkitError):
 
 class ConfigError(MsmkitError):
     """An experiment file, option block or command-line setting is invalid."""
+
+
+class OptionError(ConfigError):
+    """One invalid option inside a component's option block.
+
+    ``loc`` is the path of the field inside the block (``("sft", "num_train_epochs")``), so
+    the caller that knows where the block sits in the experiment file can name the line.
+    """
+
+    def __init__(self, message: str, *, loc: tuple = (), hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.loc = tuple(loc)
 
 
 class PluginError(MsmkitError):

@@ -56,5 +56,12 @@ def register_eval_tasks(register: Register) -> None:
 
 
 @hookspec
+def register_stage_kinds(register: Register) -> None:
+    """Register stage kinds (``msmkit.stagekit.StageKind``): the steps a run is made of
+    (generate a corpus, train, evaluate, ...). An experiment names a plugin kind in its
+    ``stages:`` list; its inputs are validated and fingerprinted like the built-in kinds'."""
+
+
+@hookspec
 def register_commands(cli: Any) -> None:
     """Add subcommands to the ``msmkit`` CLI. ``cli`` is the root ``click.Group``."""

@@ -13,21 +13,28 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from msmkit.errors import DuplicateComponentError, PluginError, UnknownComponentError
+from msmkit.errors import (
+    DuplicateComponentError,
+    MsmkitError,
+    PluginError,
+    UnknownComponentError,
+)
 
-Kind = Literal["variants", "generators", "backends", "tasks"]
+Kind = Literal["variants", "generators", "backends", "tasks", "stages"]
 
 HOOKS: dict[str, str] = {
     "variants": "register_spec_variants",
     "generators": "register_doc_generators",
     "backends": "register_training_backends",
     "tasks": "register_eval_tasks",
+    "stages": "register_stage_kinds",
 }
 SINGULAR = {
     "variants": "variant",
     "generators": "generator",
     "backends": "backend",
     "tasks": "task",
+    "stages": "stage kind",
 }
 
 
@@ -42,6 +49,22 @@ class Entry:
     def description(self) -> str:
         text = getattr(self.component, "description", "") or ""
         return text.strip().splitlines()[0] if text.strip() else ""
+
+    def call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        """Run this component's code; its unexpected exceptions become one short
+        PluginError that names the component and its provider (msmkit's own errors pass)."""
+        try:
+            return fn(*args, **kwargs)
+        except MsmkitError:
+            raise
+        except Exception as exc:
+            raise self.error(what, exc) from exc
+
+    def error(self, what: str, exc: BaseException) -> PluginError:
+        return PluginError(
+            f"{self.name} ({self.provider}) failed while {what}: {type(exc).__name__}: {exc}",
+            hint="this is a bug in that component; rerun with --debug for the traceback",
+        )
 
 
 class Registry:
@@ -97,7 +120,12 @@ def _check_contract(kind: Kind, item: Any) -> None:
     options = getattr(item, "Options", None)
     if not (isinstance(options, type) and issubclass(options, BaseModel)):
         raise TypeError(f"{SINGULAR[kind]} '{name}' has no pydantic 'Options' class")
-    required = {"variants": "apply", "generators": "generate", "backends": "train"}[kind]
+    required = {
+        "variants": "apply",
+        "generators": "generate",
+        "backends": "train",
+        "stages": "run",
+    }[kind]
     if not callable(getattr(item, required, None)):
         raise TypeError(f"{SINGULAR[kind]} '{name}' has no {required}() method")
 

@@ -41,6 +41,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from msmkit.errors import SpecError
+from msmkit.naming import looks_like_path
 
 __all__ = [
     "Principle",
@@ -608,13 +609,9 @@ def _read(path: Path) -> Spec:
     return parse_spec(text, path=path)
 
 
-def _looks_like_path(value: str) -> bool:
-    return value.endswith(".md") or "/" in value or os.sep in value or value.startswith(".")
-
-
 def load_spec(name_or_path: str | Path) -> Spec:
     """Load a spec from a file path, or by name from ``spec_search_path()``."""
-    if isinstance(name_or_path, Path) or _looks_like_path(name_or_path):
+    if isinstance(name_or_path, Path) or looks_like_path(name_or_path):
         path = Path(name_or_path).expanduser()
         if not path.is_file():
             raise SpecError(

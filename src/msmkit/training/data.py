@@ -6,8 +6,6 @@ Nothing here imports torch or the Hugging Face stack.
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import os
 import shutil
 import uuid
@@ -16,35 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from msmkit.errors import ConfigError, RunError
+from msmkit.jsonl import read_jsonl
 
 CHAT_ROLES = frozenset({"system", "user", "assistant", "tool"})
-
-
-def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield ``(line_number, row)`` for each non-blank line; a bad line is a ConfigError."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(
-            f"data file not found: {path}",
-            hint="Check the path, or run the stage that writes this file first.",
-        )
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ConfigError(
-                    f"{path}:{number}: not valid JSON ({exc.msg})",
-                    hint="Each line must be one JSON object.",
-                ) from None
-            if not isinstance(row, dict):
-                raise ConfigError(
-                    f"{path}:{number}: expected a JSON object, got {type(row).__name__}",
-                    hint="Each line must be one JSON object.",
-                )
-            yield number, row
 
 
 def read_corpus_texts(path: Path) -> list[str]:
@@ -108,14 +80,6 @@ def read_chats(path: Path, *, reasoning: str = "inline") -> list[list[dict[str, 
     if not chats:
         raise ConfigError(f"{path}: the file has no chats", hint="Generate AFT data first.")
     return chats
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def ensure_output_free(output_dir: Path) -> None:

