@@ -5,13 +5,23 @@ fails to import is recorded (``msmkit plugins`` shows it as ``error``) and a one
 printed; the rest of msmkit keeps working. ``MSMKIT_STRICT_PLUGINS=1`` turns load failures into
 errors, ``MSMKIT_BLOCK_PLUGINS=a,b`` skips plugins by entry-point name.
 
+A plugin whose ``register_*`` hook raises is marked broken the same way (status ``error``, one
+warning per plugin). Only what *that hook call* registered is dropped: the plugin's other hooks
+are independent calls and their components stay registered, whichever order the registries are
+built in. In strict mode a raising hook is a PluginError naming the plugin and the hook.
+
 Built-in components are ordinary plugins too (``DEFAULT_PLUGINS``), registered after the
 installed ones through the same hooks.
+
+This module sits below the registries (``msmkit.registry``) and never imports them: every
+change to the set of plugins bumps :func:`generation`, which the registries compare against to
+drop their caches.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
@@ -27,7 +37,10 @@ DEFAULT_PLUGINS = (
     "msmkit.default_plugins.generators",
     "msmkit.default_plugins.backends",
     "msmkit.default_plugins.tasks",
+    "msmkit.default_plugins.stages",
 )
+# Built-in modules that may not exist yet in a checkout; all others must import.
+_OPTIONAL_DEFAULT_PLUGINS = frozenset({"msmkit.default_plugins.stages"})
 
 
 @dataclass
@@ -54,6 +67,16 @@ class PluginInfo:
         """Short form for tables: ``msmkit-attribution 0.1.0``."""
         return f"{self.package} {self.version}" + (" (built-in)" if self.builtin else "")
 
+    def add_error(self, message: str) -> bool:
+        """Mark this plugin as failed; True if it was not marked before."""
+        first = self.status != "error"
+        self.status = "error"
+        if self.error is None:
+            self.error = message
+        elif message not in self.error.split("; "):
+            self.error += f"; {message}"
+        return first
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
@@ -68,6 +91,22 @@ class PluginInfo:
 
 _pm: pluggy.PluginManager | None = None
 _infos: dict[str, PluginInfo] = {}
+_generation = 0
+
+
+def generation() -> int:
+    """A counter bumped whenever plugins are (re)loaded, registered or unregistered."""
+    return _generation
+
+
+def _changed() -> None:
+    global _generation
+    _generation += 1
+
+
+def strict() -> bool:
+    """``MSMKIT_STRICT_PLUGINS`` is set: plugin failures are errors, not warnings."""
+    return os.environ.get("MSMKIT_STRICT_PLUGINS", "") not in ("", "0")
 
 
 def _blocked() -> set[str]:
@@ -81,14 +120,40 @@ def _warn(message: str) -> None:
     err_console().print(f"[yellow]warning:[/] {message}", highlight=False)
 
 
-def record_failure(name: str, exc: BaseException) -> None:
-    """Mark a plugin as broken (import failure or a hook that raised)."""
+def record_failure(name: str, exc: BaseException, *, hook: str | None = None) -> None:
+    """Mark a plugin as broken: an import failure (``hook=None``) or a hook that raised.
+
+    Warns once per plugin. In strict mode a raising hook is a PluginError instead.
+    """
     info = _infos.get(name)
+    reason = f"{type(exc).__name__}: {exc}"
+    if hook is not None and strict():
+        package = info.package if info else name
+        raise PluginError(
+            f"plugin '{name}' ({package}) failed in hook {hook}: {reason}",
+            hint="fix or uninstall it, or unset MSMKIT_STRICT_PLUGINS to skip it",
+        ) from exc
     if info is None:
         return
-    info.status = "error"
-    info.error = f"{type(exc).__name__}: {exc}"
-    _warn(f"plugin '{name}' ({info.package}) is broken and was skipped: {info.error}")
+    if hook is None:
+        first = info.add_error(reason)
+        message = f"plugin '{name}' ({info.package}) is broken and was skipped: {reason}"
+    else:
+        first = info.add_error(f"{hook} raised {reason}")
+        message = (
+            f"plugin '{name}' ({info.package}) is broken: its hook {hook} raised {reason}; "
+            "what that hook registered was skipped"
+        )
+    if first:
+        _warn(message)
+
+
+def record_clash(name: str, message: str) -> None:
+    """Mark a plugin whose registration clashed with another provider's (no warning: using
+    the clashing kind raises the clash as an error, and ``msmkit plugins`` shows it)."""
+    info = _infos.get(name)
+    if info is not None:
+        info.add_error(message)
 
 
 def get_plugin_manager() -> pluggy.PluginManager:
@@ -100,7 +165,6 @@ def get_plugin_manager() -> pluggy.PluginManager:
 
     pm = pluggy.PluginManager("msmkit")
     pm.add_hookspecs(hookspecs)
-    strict = os.environ.get("MSMKIT_STRICT_PLUGINS", "") not in ("", "0")
     blocked = _blocked()
     for ep in sorted(entry_points(group="msmkit"), key=lambda e: e.name):
         dist = getattr(ep, "dist", None)
@@ -121,13 +185,15 @@ def get_plugin_manager() -> pluggy.PluginManager:
             module = ep.load()
             pm.register(module, name=ep.name)
         except Exception as exc:
-            if strict:
+            if strict():
                 raise PluginError(
                     f"plugin '{ep.name}' ({info.package}) failed to load: {exc}",
                     hint="fix or uninstall it, or unset MSMKIT_STRICT_PLUGINS to skip it",
                 ) from exc
             record_failure(ep.name, exc)
     for modname in DEFAULT_PLUGINS:
+        if modname in _OPTIONAL_DEFAULT_PLUGINS and importlib.util.find_spec(modname) is None:
+            continue
         short = modname.rsplit(".", 1)[-1]
         name = f"msmkit.{short}"
         _infos[name] = PluginInfo(name=name, version=__version__, package="msmkit", builtin=True)
@@ -138,6 +204,7 @@ def get_plugin_manager() -> pluggy.PluginManager:
         if plugin is not None:
             info.hooks = sorted(h.name for h in pm.get_hookcallers(plugin) or [])
     _pm = pm
+    _changed()
     return pm
 
 
@@ -147,7 +214,7 @@ def register_plugin(plugin: object, name: str, *, version: str = "0", package: s
     pm.register(plugin, name=name)
     _infos[name] = PluginInfo(name=name, version=version, package=package or name, builtin=False)
     _infos[name].hooks = sorted(h.name for h in pm.get_hookcallers(plugin) or [])
-    _invalidate()
+    _changed()
 
 
 def unregister_plugin(name: str) -> None:
@@ -156,13 +223,7 @@ def unregister_plugin(name: str) -> None:
     if plugin is not None:
         pm.unregister(plugin)
     _infos.pop(name, None)
-    _invalidate()
-
-
-def _invalidate() -> None:
-    from msmkit import registry
-
-    registry.clear_cache()
+    _changed()
 
 
 def plugin_infos() -> list[PluginInfo]:
@@ -180,4 +241,4 @@ def reset() -> None:
     global _pm
     _pm = None
     _infos.clear()
-    _invalidate()
+    _changed()

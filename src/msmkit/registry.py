@@ -1,8 +1,15 @@
 """Named components, collected from plugins through the ``register_*`` hooks.
 
 Each kind has one registry, built on first use by calling every plugin's hook separately so
-each component remembers which plugin provided it. A name registered twice is an error naming
-both providers; an unknown name suggests close matches.
+each component remembers which plugin provided it. An unknown name suggests close matches.
+
+A name registered twice is a *clash*. The first registration (built-ins come first) is kept
+and the clash is recorded on the registry, so ``msmkit plugins`` and ``msmkit list`` can show
+it; :func:`get_registry` raises it as a DuplicateComponentError naming both providers, so
+anything that actually uses that kind of component fails until one provider is removed.
+
+A hook that raises marks its plugin broken (see :mod:`msmkit.plugins`); what that one hook
+call registered is dropped, the plugin's other hooks are unaffected.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from msmkit import plugins
 from msmkit.errors import (
     DuplicateComponentError,
     MsmkitError,
@@ -67,11 +75,43 @@ class Entry:
         )
 
 
+@dataclass(frozen=True)
+class Clash:
+    """A name registered a second time: ``kept`` is the first registration, ``rejected``
+    the one that was refused (its component is kept here so listings can describe it)."""
+
+    kind: str
+    name: str
+    kept: Entry
+    rejected: Entry
+
+    @property
+    def message(self) -> str:
+        return (
+            f"{SINGULAR[self.kind]} '{self.name}' is registered by both "
+            f"{self.kept.provider} and {self.rejected.provider}"
+        )
+
+    def error(self) -> DuplicateComponentError:
+        return DuplicateComponentError(
+            self.message,
+            hint="uninstall one of them, or skip one with "
+            f"MSMKIT_BLOCK_PLUGINS={self.rejected.plugin}",
+        )
+
+
 class Registry:
-    def __init__(self, kind: Kind, entries: dict[str, Entry], aliases: dict[str, str]) -> None:
+    def __init__(
+        self,
+        kind: Kind,
+        entries: dict[str, Entry],
+        aliases: dict[str, str],
+        clashes: list[Clash] | None = None,
+    ) -> None:
         self.kind = kind
         self._entries = entries
         self._aliases = aliases
+        self.clashes: list[Clash] = list(clashes or [])
 
     def __contains__(self, name: str) -> bool:
         return name in self._entries or name in self._aliases
@@ -82,6 +122,11 @@ class Registry:
     def entries(self) -> list[Entry]:
         return [self._entries[n] for n in self.names()]
 
+    def check_clashes(self) -> None:
+        """Raise the first clash as a DuplicateComponentError naming both providers."""
+        if self.clashes:
+            raise self.clashes[0].error()
+
     def entry(self, name: str) -> Entry:
         name = self._aliases.get(name, name)
         if name in self._entries:
@@ -90,11 +135,9 @@ class Registry:
         close = difflib.get_close_matches(name, list(self._entries) + list(self._aliases), n=3)
         hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
         available = ", ".join(self.names()) or "none"
-        from msmkit.plugins import plugin_infos
-
-        broken = [i.name for i in plugin_infos() if i.status == "error"]
+        broken = [i.name for i in plugins.plugin_infos() if i.status == "error"]
         if broken:
-            hint += f"(plugins that failed to load: {', '.join(broken)}; see `msmkit plugins`) "
+            hint += f"(plugins with errors: {', '.join(broken)}; see `msmkit plugins`) "
         raise UnknownComponentError(
             f"unknown {what} '{name}'",
             hint=f"{hint}available: {available}. `msmkit list {self.kind}` shows them all",
@@ -105,6 +148,7 @@ class Registry:
 
 
 _cache: dict[str, Registry] = {}
+_cache_generation = -1
 
 
 def clear_cache() -> None:
@@ -130,65 +174,99 @@ def _check_contract(kind: Kind, item: Any) -> None:
         raise TypeError(f"{SINGULAR[kind]} '{name}' has no {required}() method")
 
 
-def _registrar(
-    kind: Kind,
-    entries: dict[str, Entry],
-    alias_map: dict[str, str],
-    plugin_name: str,
-    provider: str,
-    added: list[str],
-):
-    """The ``register`` callable handed to one plugin's hook."""
+class _HookCall:
+    """The ``register`` callable handed to one plugin's hook, and what that call added."""
 
-    def register(item: Any, *, aliases: tuple[str, ...] = ()) -> None:
-        _check_contract(kind, item)
+    def __init__(
+        self,
+        kind: Kind,
+        entries: dict[str, Entry],
+        alias_map: dict[str, str],
+        clashes: list[Clash],
+        plugin_name: str,
+        provider: str,
+    ) -> None:
+        self.kind, self.entries, self.alias_map, self.clashes = kind, entries, alias_map, clashes
+        self.plugin_name, self.provider = plugin_name, provider
+        self.added: list[str] = []
+        self.added_aliases: list[str] = []
+
+    def register(self, item: Any, *, aliases: tuple[str, ...] = ()) -> None:
+        _check_contract(self.kind, item)
         names = (item.name, *aliases)
+        mine = Entry(item.name, item, self.plugin_name, self.provider)
         for n in names:
-            clash = entries.get(n) or entries.get(alias_map.get(n, ""))
-            if clash is not None:
-                raise DuplicateComponentError(
-                    f"{SINGULAR[kind]} '{n}' is registered by both {clash.provider} and {provider}",
-                    hint="uninstall one of them, or skip one with "
-                    f"MSMKIT_BLOCK_PLUGINS={plugin_name}",
-                )
-        entries[item.name] = Entry(item.name, item, plugin_name, provider)
+            kept = self.entries.get(n) or self.entries.get(self.alias_map.get(n, ""))
+            if kept is not None:  # the first registration wins; the clash is remembered
+                self.clashes.append(Clash(self.kind, n, kept, mine))
+                plugins.record_clash(self.plugin_name, self.clashes[-1].message)
+                return
+        self.entries[item.name] = mine
+        self.added.append(item.name)
         for alias in names[1:]:
-            alias_map[alias] = item.name
-        added.append(item.name)
+            self.alias_map[alias] = item.name
+            self.added_aliases.append(alias)
 
-    return register
+    def roll_back(self) -> None:
+        for n in self.added:
+            self.entries.pop(n, None)
+        for alias in self.added_aliases:
+            self.alias_map.pop(alias, None)
 
 
-def get_registry(kind: Kind) -> Registry:
-    """The registry of one kind of component, built from every loaded plugin."""
-    if kind in _cache:
-        return _cache[kind]
-    from msmkit.plugins import get_plugin_manager, plugin_info, record_failure
-
-    pm = get_plugin_manager()
+def _build(kind: Kind) -> Registry:
+    pm = plugins.get_plugin_manager()
     entries: dict[str, Entry] = {}
     alias_map: dict[str, str] = {}
-    hook = getattr(pm.hook, HOOKS[kind])
+    clashes: list[Clash] = []
+    hook_name = HOOKS[kind]
+    found = getattr(pm.hook, hook_name).get_hookimpls()
+    infos = {impl.plugin_name: plugins.plugin_info(impl.plugin_name) for impl in found}
+
+    def builtin(name: str) -> bool:
+        info = infos[name]
+        return info is not None and info.builtin
+
     # Built-ins first, so a clash is reported against msmkit's own component.
-    impls = sorted(hook.get_hookimpls(), key=lambda i: not i.plugin_name.startswith("msmkit."))
+    impls = sorted(found, key=lambda impl: not builtin(impl.plugin_name))
     for impl in impls:
-        plugin_name = impl.plugin_name
-        info = plugin_info(plugin_name)
-        provider = info.provider if info else plugin_name
-        added: list[str] = []
-        register = _registrar(kind, entries, alias_map, plugin_name, provider, added)
+        info = infos[impl.plugin_name]
+        call = _HookCall(
+            kind,
+            entries,
+            alias_map,
+            clashes,
+            impl.plugin_name,
+            info.provider if info else impl.plugin_name,
+        )
         try:
-            impl.function(register=register)
-        except DuplicateComponentError:
-            raise
-        except Exception as exc:  # a broken plugin is reported, not fatal
-            for n in added:
-                entries.pop(n, None)
-            record_failure(plugin_name, exc)
+            impl.function(register=call.register)
+        except Exception as exc:  # a broken plugin is reported, not fatal (unless strict)
+            call.roll_back()
             if info is not None and info.builtin:
-                raise PluginError(f"built-in plugin {plugin_name} failed: {exc}") from exc
-    registry = Registry(kind, entries, alias_map)
-    _cache[kind] = registry
+                raise PluginError(
+                    f"built-in plugin {impl.plugin_name} failed in {hook_name}: {exc}"
+                ) from exc
+            plugins.record_failure(impl.plugin_name, exc, hook=hook_name)
+    return Registry(kind, entries, alias_map, clashes)
+
+
+def get_registry(kind: Kind, *, allow_clashes: bool = False) -> Registry:
+    """The registry of one kind of component, built from every loaded plugin.
+
+    A clash (one name, two providers) is raised as a DuplicateComponentError unless
+    ``allow_clashes`` (listings that must show it rather than fail on it).
+    """
+    global _cache_generation
+    plugins.get_plugin_manager()  # loading plugins bumps the generation
+    if _cache_generation != plugins.generation():
+        _cache.clear()
+        _cache_generation = plugins.generation()
+    registry = _cache.get(kind)
+    if registry is None:
+        registry = _cache[kind] = _build(kind)
+    if not allow_clashes:
+        registry.check_clashes()
     return registry
 
 
