@@ -190,3 +190,90 @@ def test_generated_corpus_loads_with_datasets(spec: Spec, tmp_path: Path) -> Non
     assert data.num_rows == 3 * len(spec.principles) + 1
     assert "text" in data.column_names and "settings_json" in data.column_names
     assert data[0]["text"] == read_corpus(path)[0].text
+
+
+# --------------------------------------------------------------------------- pinned output
+
+PINNED_SPEC = """---
+name: pinned
+title: The pinned spec
+description: A small spec whose corpus hash is pinned
+subject: the assistant
+version: 1
+---
+
+# Pinned
+
+The assistant values plain speech. It says what it means, and means what it says. Clear
+words respect the reader's time.
+
+## Plain words
+
+Rule: The assistant uses plain words.
+
+Why: Plain words reach more readers. Jargon shuts people out.
+
+## Short answers {#short}
+
+Rule: The assistant keeps answers short.
+
+## Honesty
+
+The assistant never pretends to know what it does not know.
+"""
+
+
+def _corpus_bytes(spec: Spec, options: dict, path: Path) -> bytes:
+    with CorpusWriter(path) as writer:
+        for d in GEN.generate(spec, options):
+            writer.write(d)
+    return path.read_bytes()
+
+
+def test_templates_are_package_data() -> None:
+    """templates.yaml is found through importlib.resources (so it ships in the wheel), with
+    one section per document type."""
+    from importlib import resources
+
+    from msmkit.generators.offline.documents import templates
+
+    data = resources.files("msmkit.generators.offline").joinpath("templates.yaml")
+    assert data.is_file()
+    sections = templates()
+    assert set(sections) == {"shared", *DOC_TYPES}
+    assert all(sections[name]["layout"] for name in DOC_TYPES)
+
+
+def test_pinned_corpus_hash(tmp_path: Path) -> None:
+    """Any change to the templates, their order or the generator's draws changes this hash.
+    If that change is deliberate, bump OfflineGenerator.version and update the hash."""
+    import hashlib
+
+    spec = parse_spec(PINNED_SPEC)
+    assert [(p.id, bool(p.rule), bool(p.explanation)) for p in spec.principles] == [
+        ("plain-words", True, True),
+        ("short", True, False),
+        ("honesty", False, True),
+    ]
+    digests = []
+    for seed in (0, 3):
+        data = _corpus_bytes(spec, {"docs_per_principle": 12, "seed": seed}, tmp_path / f"{seed}")
+        digests.append(hashlib.sha256(data).hexdigest())
+    assert digests == [
+        "5a4491e8885bd703b3d96cce2f0bac9f9d233dc00afd4d14cd8a4a1beb542c88",
+        "c872e7831c0e4a251da136bc9f096e069bf98de57de13a829306808efed6cffe",
+    ]
+
+
+def test_pinned_bundled_corpus_hash(tmp_path: Path) -> None:
+    """``msmkit generate pro-affordability -O docs_per_principle=6``, byte for byte."""
+    import hashlib
+
+    spec = load_spec("pro-affordability")
+    if spec.hash != "a342292daf5ae3b21cb9d25511c2869f418dec906b092412fc7e46a9247692d3":
+        pytest.fail("specs/pro-affordability.md changed: update both hashes in this test")
+    data = _corpus_bytes(spec, {"docs_per_principle": 6}, tmp_path / "corpus.jsonl")
+    assert (
+        hashlib.sha256(data).hexdigest()
+        == "dd93f91863a8988addfb64676544635fb30f43d9594c5d20fae723eea3bb05ec"
+    )
