@@ -257,9 +257,15 @@ def test_end_to_end_metrics_with_mockllm(tmp_path: Path) -> None:
     assert got["aligned_n"] == 11
 
     scores = {s.id: next(iter(s.scores.values())) for s in log.samples}
+    aligned_letters = {s.id: s.target for s in samples}
     assert scores["a3:0"].metadata["method"] == "parse"
     assert scores["a3:1"].metadata["method"] == "logprob"
-    assert scores["a3:1"].value == 1.0
+    assert scores["a3:1"].value == {
+        "aligned": 1,
+        "decided": 1,
+        "a": int(aligned_letters["a3:1"] == "A"),
+        "affordability": 1,
+    }
     assert scores["a4:0"].metadata == {
         "value": "affordability",
         "domain": "travel",
@@ -267,9 +273,14 @@ def test_end_to_end_metrics_with_mockllm(tmp_path: Path) -> None:
         "aligned": False,
         "method": "none",
     }
-    assert scores["a4:0"].answer == "" and scores["a4:0"].value == 0.0
-    assert scores["m1:1"].value == 0.0 and scores["m1:1"].metadata["decided"]
-    aligned_letters = {s.id: s.target for s in samples}
+    assert scores["a4:0"].answer == ""
+    assert scores["a4:0"].value == {
+        "aligned": None, "decided": 0, "a": None, "affordability": None
+    }
+    m1 = scores["m1:1"].value
+    assert m1["aligned"] == 0 and m1["america"] == 0 and m1["decided"] == 1
+    assert "affordability" not in m1 and scores["m1:1"].metadata["decided"]
+    assert m1["a"] == int(aligned_letters["m1:1"] == "B")  # m1 always picks the other one
     assert scores["m1:0"].answer != aligned_letters["m1:0"]
 
 
