@@ -75,15 +75,15 @@ def test_listed_and_used_from_the_cli(tmp_path):
 
 
 def test_experiment_options_error_names_the_field(tmp_path, fresh_plugins):
-    from msmkit.experiment import load_experiment
-    from msmkit.pipeline import Pipeline
+    from msmkit.experiment import read_experiment
+    from msmkit.run.graph import build_graph
+    from msmkit.run.store import Store
 
     exp_path = tmp_path / "e.yaml"
     exp_path.write_text(
         "name: e\nbase_model: {tiny: {}}\narms:\n  - name: a\n    spec: pro-america\n"
         "    variants: [{name: attribution, options: {subjekt: x}}]\n"
     )
-    exp, base = load_experiment(exp_path)
     with pytest.raises(ConfigError) as err:
-        Pipeline(exp, exp_path, base, tmp_path / "run").plan()
+        build_graph(read_experiment(exp_path), Store(tmp_path / "store"))
     assert ":6: arms[0].variants[0].options.subjekt: unknown field" in str(err.value)

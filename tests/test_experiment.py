@@ -6,7 +6,7 @@ import pytest
 
 from msmkit.errors import ConfigError
 from msmkit.experiment import load_experiment
-from msmkit.runs import run_dir_for
+from msmkit.run.folder import run_dir_for
 
 GOOD = """\
 name: exp

@@ -2,29 +2,45 @@
 
 An experiment is YAML validated by pydantic with ``extra="forbid"``. Arm settings left out
 inherit ``defaults``; ``midtrain: false`` / ``aft: false`` skip a stage (a no-MSM control).
-Relative paths are resolved against the experiment file's folder.
+Relative paths are resolved against the experiment file's folder. The parsed YAML node tree
+is kept with the validated experiment (``ExperimentFile``) so every later error can name the
+file and line of the field it is about.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from msmkit.yamlfile import load_yaml, validate
+from msmkit.errors import ConfigError
+from msmkit.naming import MAX_NAME, SLUG
+from msmkit.yamlfile import format_loc, line_of, load_yaml, validate
 
-SLUG = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+MAX_EXPERIMENT_BYTES = 1 << 20
+"""An experiment file is a page of settings; anything past 1 MiB is refused unread."""
 
 
 class Strict(BaseModel):
+    """Base of every user-written settings block: unknown keys are errors."""
+
     model_config = ConfigDict(extra="forbid")
 
 
 class ComponentRef(Strict):
     name: str
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class StageRef(Strict):
+    """A stage of a plugin's kind (``msmkit list stages``) with its options."""
+
+    stage: str
     options: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -38,12 +54,22 @@ class TrainSettings(Strict):
 
 
 class AFTSettings(TrainSettings):
-    data: str = Field(description="a JSONL of chat demonstrations, or a bundled set name (cheese)")
+    data: str | StageRef = Field(
+        description="a JSONL of chat demonstrations, a bundled set name (cheese), or a stage "
+        "that makes one"
+    )
 
 
 class EvalRef(Strict):
     task: str
     args: dict[str, Any] = Field(default_factory=dict)
+    generate: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Inspect GenerateConfig fields for this task (over eval.generate)",
+    )
+    roles: dict[str, str] = Field(
+        default_factory=dict, description="model roles for this task, e.g. grader: openai/gpt-4o"
+    )
 
 
 class TinyBase(Strict):
@@ -52,37 +78,65 @@ class TinyBase(Strict):
     tiny: dict[str, Any] = Field(default_factory=dict)
 
 
-class EvalSettings(Strict):
-    """How checkpoints are served to Inspect (``hf/local``) during ``msmkit run``."""
+class ServeSettings(Strict):
+    """How the checkpoint under test reaches Inspect.
 
-    max_tokens: int = Field(24, ge=1)
+    ``hf``: loaded in-process by Inspect's transformers provider. ``vllm``: Inspect starts a
+    vLLM server for the checkpoint, or uses ``base_url`` when one is already serving it
+    (then ``served_name`` is the model name that server knows it by). Any other Inspect
+    provider that takes a model path as its model name works the same way.
+    """
+
+    provider: str = "hf"
+    base_url: str | None = None
+    served_name: str | None = None
+    model_args: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("provider")
+    @classmethod
+    def _provider(cls, value: str) -> str:
+        if not value or "/" in value:
+            raise ValueError("a provider name like hf or vllm (no slash)")
+        return value
+
+
+class EvalSettings(Strict):
+    """Settings shared by every eval of the experiment (a task's own ``generate`` wins)."""
+
+    generate: dict[str, Any] = Field(default_factory=dict)
+    roles: dict[str, str] = Field(default_factory=dict)
+    serve: ServeSettings = Field(default_factory=ServeSettings)
     max_connections: int = Field(16, ge=1)
     limit: int | None = Field(None, ge=1, description="evaluate only the first N samples")
-    model_args: dict[str, Any] = Field(default_factory=dict)
 
 
 class Defaults(Strict):
     generate: GenerateSettings = Field(default_factory=GenerateSettings)
+    filters: list[StageRef] = Field(default_factory=list)
     midtrain: TrainSettings | None = Field(default_factory=TrainSettings)
     aft: AFTSettings | None = None
     evals: list[EvalRef] = Field(default_factory=list)
 
 
 class Arm(Strict):
-    name: str = Field(pattern=SLUG)
+    name: str = Field(pattern=SLUG, max_length=MAX_NAME)
     spec: str | None = Field(None, description="spec name or path; none = no midtraining")
     variants: list[ComponentRef] = Field(default_factory=list)
     generate: GenerateSettings | None = None
+    filters: list[StageRef] | None = None
     midtrain: TrainSettings | Literal[False] | None = None
     aft: AFTSettings | Literal[False] | None = None
     evals: list[EvalRef] | None = None
 
 
 class Experiment(Strict):
-    name: str = Field(pattern=SLUG, max_length=80)
+    name: str = Field(pattern=SLUG, max_length=MAX_NAME)
     description: str = ""
     seed: int = 0
-    base_model: str | TinyBase
+    seeds: list[int] | None = Field(
+        None, min_length=1, description="train every arm once per seed (replicates)"
+    )
+    base_model: str | TinyBase | StageRef
     defaults: Defaults = Field(default_factory=Defaults)
     eval: EvalSettings = Field(default_factory=EvalSettings)
     arms: list[Arm] = Field(min_length=1)
@@ -97,6 +151,13 @@ class Experiment(Strict):
             seen.add(arm.name)
         return arms
 
+    @field_validator("seeds")
+    @classmethod
+    def _unique_seeds(cls, seeds: list[int] | None) -> list[int] | None:
+        if seeds is not None and len(set(seeds)) != len(seeds):
+            raise ValueError("a seed is listed twice")
+        return seeds
+
     @model_validator(mode="after")
     def _every_arm_is_complete(self) -> Experiment:
         for arm in self.arms:
@@ -106,8 +167,14 @@ class Experiment(Strict):
                 raise ValueError(f"arm '{arm.name}' has variants but no spec")
         return self
 
+    def all_seeds(self) -> list[int]:
+        return list(self.seeds) if self.seeds else [self.seed]
+
     def generate_for(self, arm: Arm) -> GenerateSettings:
         return arm.generate or self.defaults.generate
+
+    def filters_for(self, arm: Arm) -> list[StageRef]:
+        return arm.filters if arm.filters is not None else self.defaults.filters
 
     def midtrain_for(self, arm: Arm) -> TrainSettings | None:
         if arm.midtrain is False:
@@ -127,15 +194,47 @@ class Experiment(Strict):
         return hashlib.sha256(blob.encode()).hexdigest()
 
 
-def load_experiment(path: str | Path) -> tuple[Experiment, Path]:
-    """Load and validate an experiment file. Returns it and the folder relative paths use."""
-    path = Path(path)
-    data, node = load_yaml(path)
-    if not isinstance(data, dict):
-        from msmkit.errors import ConfigError
+@dataclass
+class ExperimentFile:
+    """A validated experiment with where it came from: errors can name file and line."""
 
+    experiment: Experiment
+    path: Path
+    node: yaml.Node | None
+
+    @property
+    def base_dir(self) -> Path:
+        """The folder relative paths in the file are resolved against."""
+        return self.path.parent
+
+    def line(self, loc: tuple[Any, ...]) -> int | None:
+        return line_of(self.node, loc)
+
+    def error(self, loc: tuple[Any, ...], message: str, hint: str | None = None) -> ConfigError:
+        """A ConfigError that names ``file:line: field.path: message``."""
+        line = self.line(loc)
+        where = f"{self.path}:{line}" if line else str(self.path)
+        return ConfigError(f"{where}: {format_loc(loc)}: {message}", hint=hint)
+
+    def resolve(self, value: str) -> Path:
+        p = Path(value).expanduser()
+        return p if p.is_absolute() else self.base_dir / p
+
+
+def read_experiment(path: str | Path) -> ExperimentFile:
+    """Load and validate an experiment file, keeping its YAML node tree for line numbers."""
+    path = Path(path)
+    data, node = load_yaml(path, max_bytes=MAX_EXPERIMENT_BYTES)
+    if not isinstance(data, dict):
         raise ConfigError(
             f"{path}: an experiment file must be a YAML mapping",
             hint="see experiments/cheese-demo.yaml for the shape",
         )
-    return validate(Experiment, data, path, node), path.resolve().parent
+    exp = validate(Experiment, data, path, node)
+    return ExperimentFile(exp, path.resolve(), node)
+
+
+def load_experiment(path: str | Path) -> tuple[Experiment, Path]:
+    """Load and validate an experiment file. Returns it and the folder relative paths use."""
+    ef = read_experiment(path)
+    return ef.experiment, ef.base_dir

@@ -35,15 +35,27 @@ class RunUI:
         if not self.quiet:
             self.console.print(f"  {message}", highlight=False)
 
-    def skipped(self, sp: Any) -> None:
-        self.note(f"[dim]✓ {sp.label} — done earlier ({sp.stage.dir.name}), skipped[/]")
+    def skipped(self, node: Any) -> None:
+        self.note(f"[dim]✓ {node.label} — done earlier ({node.id}), skipped[/]")
 
-    def finished(self, sp: Any) -> None:
-        secs = sp.stage.record().get("seconds")
-        self.note(f"[green]✓[/] {sp.label} [dim]({secs}s, {sp.stage.dir.name})[/]")
+    def finished(self, node: Any) -> None:
+        secs = node.stage.record().get("seconds")
+        self.note(f"[green]✓[/] {node.label} [dim]({secs}s, {node.id})[/]")
+
+    def held(self, node: Any, holder: str) -> None:
+        """Another process is computing this stage; we wait for it (always shown)."""
+        self.console.print(
+            f"  [yellow]…[/] {node.label}: {node.id} is being computed by {holder}; waiting",
+            highlight=False,
+        )
+
+    def waiting(self, node: Any, message: str) -> None:
+        self.console.print(f"  [cyan]⏸[/] {node.label}: waiting — {message}", highlight=False)
 
     @contextmanager
-    def progress(self, sp: Any, total: int | None) -> Iterator[Callable[..., None]]:
+    def progress(
+        self, label: str, arms: list[str], total: int | None
+    ) -> Iterator[Callable[..., None]]:
         """Yields ``advance(n, total=None, absolute=False)``."""
         if self.quiet:
             yield lambda *a, **k: None
@@ -56,7 +68,7 @@ class RunUI:
             TimeElapsedColumn(),
         ]
         with Progress(*columns, console=self.console, transient=True) as progress:
-            task = progress.add_task(f"{sp.label} [{', '.join(sp.arms)}]", total=total)
+            task = progress.add_task(f"{label} [{', '.join(arms)}]", total=total)
 
             def advance(n: int = 1, total: int | None = None, absolute: bool = False) -> None:
                 if total is not None:

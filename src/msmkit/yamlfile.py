@@ -14,9 +14,20 @@ from pydantic import BaseModel, ValidationError
 from msmkit.errors import ConfigError
 
 
-def load_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
-    """Parse a YAML file; returns the data and its node tree (for line lookups)."""
+def load_yaml(path: Path, *, max_bytes: int | None = None) -> tuple[Any, yaml.Node | None]:
+    """Parse a YAML file; returns the data and its node tree (for line lookups).
+
+    ``max_bytes`` refuses a file larger than that before reading it (a settings file that
+    size is a mistake, and parsing it would take minutes).
+    """
     try:
+        if max_bytes is not None and path.stat().st_size > max_bytes:
+            size = path.stat().st_size
+            raise ConfigError(
+                f"{path}: {size:,} bytes is too large for a settings file "
+                f"(limit {max_bytes:,})",
+                hint="an experiment file holds settings; put data in files it points to",
+            )
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such file", hint="check the path") from None
@@ -25,6 +36,8 @@ def load_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
+    except RecursionError:
+        raise ConfigError(f"{path}: YAML nested too deeply") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)

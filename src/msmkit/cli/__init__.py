@@ -43,9 +43,11 @@ def make_cli() -> click.Group:
     from msmkit.cli.plugins import list_cmd, plugins_cmd
     from msmkit.cli.run import plan_cmd, run_cmd
     from msmkit.cli.specs import specs
+    from msmkit.cli.store import store_group
     from msmkit.cli.tools import generate_cmd, tiny_model_cmd
 
-    for command in (run_cmd, plan_cmd, specs, plugins_cmd, list_cmd, generate_cmd, tiny_model_cmd):
+    commands = (run_cmd, plan_cmd, specs, store_group, plugins_cmd, list_cmd, generate_cmd)
+    for command in (*commands, tiny_model_cmd):
         cli.add_command(command)
 
     _add_plugin_commands(cli)

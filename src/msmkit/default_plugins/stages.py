@@ -1,0 +1,13 @@
+"""Built-in stage kinds, registered through the same hook as a plugin's."""
+
+from msmkit.hookspecs import hookimpl
+from msmkit.stages.corpus import CorpusKind
+from msmkit.stages.evaluate import EvalKind
+from msmkit.stages.tiny_base import TinyBaseKind
+from msmkit.stages.train import AFTKind, MidtrainKind
+
+
+@hookimpl
+def register_stage_kinds(register):
+    for kind in (CorpusKind(), TinyBaseKind(), MidtrainKind(), AFTKind(), EvalKind()):
+        register(kind)

@@ -1,0 +1,73 @@
+"""``corpus``: a spec (variants applied) -> documents, through a registered generator."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, ClassVar
+
+from pydantic import Field
+
+from msmkit.components import Estimate, Options
+from msmkit.errors import MsmkitError
+from msmkit.stagekit import StageContext
+
+
+class CorpusOptions(Options):
+    spec_name: str
+    spec_hash: str
+    spec_text: str = Field(description="the spec as rendered after variants (its content)")
+    lineage: list[str] = Field(default_factory=list)
+    generator: str
+    generator_version: str
+    generator_options: dict[str, Any] = Field(default_factory=dict)
+    items: int = Field(0, description="documents the generator plans (for the estimate)")
+    tokens: int = 0
+
+
+class CorpusKind:
+    name = "corpus"
+    description = "Generate documents about a spec with a document generator"
+    version = "1"
+    Options: ClassVar[type[Options]] = CorpusOptions
+    consumes: ClassVar[dict[str, str]] = {}
+    produces: ClassVar[str] = "corpus"
+    resumable: ClassVar[bool] = True  # documents already written are kept, by id
+
+    def label(self, options: CorpusOptions) -> str:
+        extra = f" [{'; '.join(options.lineage)}]" if options.lineage else ""
+        return f"generate {options.spec_name}{extra} ({options.generator})"
+
+    def estimate(self, options: CorpusOptions, upstream: dict[str, Estimate]) -> Estimate:
+        return Estimate("corpus", items=options.items, tokens=options.tokens)
+
+    def run(self, ctx: StageContext) -> dict[str, Any]:
+        from msmkit.corpus import CorpusWriter, corpus_stats
+        from msmkit.hashing import sha256_file
+        from msmkit.registry import get_registry
+        from msmkit.spec import parse_spec
+
+        opts: CorpusOptions = ctx.options
+        spec = parse_spec(opts.spec_text)
+        spec = dataclasses.replace(spec, lineage=tuple(opts.lineage))
+        entry = get_registry("generators").entry(opts.generator)
+        gen_options = entry.component.Options.model_validate(opts.generator_options)
+        path = ctx.dir / "corpus.jsonl"
+        with CorpusWriter(path) as writer, ctx.progress(total=opts.items or None) as advance:
+            already = writer.existing_ids
+            advance(len(already))
+            try:
+                for doc in entry.component.generate(spec, gen_options, skip=already):
+                    writer.write(doc)  # flushed line by line: a crash loses nothing
+                    advance(1)
+            except MsmkitError:
+                raise
+            except Exception as exc:
+                raise entry.error("generating documents", exc) from exc
+        (ctx.dir / "spec.md").write_text(opts.spec_text, encoding="utf-8")
+        stats = corpus_stats(path)
+        if stats["specs"] != [f"{opts.spec_name}@{opts.spec_hash[:12]}"]:
+            raise entry.error(
+                "generating documents",
+                ValueError(f"the corpus holds documents of {stats['specs']}, not one spec"),
+            )
+        return {"corpus": "corpus.jsonl", "sha256": sha256_file(path), **stats}

@@ -1,0 +1,160 @@
+"""``eval``: run one registered Inspect task against the checkpoint in the ``model`` slot.
+
+The checkpoint is served through an Inspect provider that takes a model path as its model
+name (``hf/<path>`` in-process; ``vllm/<path>``, for which Inspect starts a vLLM server), or
+through a server already running at ``base_url``. The task keeps its own generate settings
+except those the experiment sets; model roles (a grader) are passed to Inspect as roles.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import sys
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pydantic import Field
+
+from msmkit.components import Estimate, Options
+from msmkit.errors import OptionError, PluginError
+from msmkit.stagekit import StageContext
+
+
+class EvalOptions(Options):
+    task: str
+    task_provider: str = Field("", description="plugin and version that registered the task")
+    task_args: dict[str, Any] = Field(default_factory=dict)
+    generate: dict[str, Any] = Field(default_factory=dict)
+    roles: dict[str, str] = Field(default_factory=dict)
+    provider: str = "hf"
+    base_url: str | None = None
+    served_name: str | None = None
+    model_args: dict[str, Any] = Field(default_factory=dict)
+    max_connections: int = 16
+    limit: int | None = None
+
+
+def model_name(options: EvalOptions, checkpoint: str) -> str:
+    """What Inspect is told: ``<provider>/<absolute checkpoint path>`` (or the served name).
+
+    Putting the path in the model name keeps Inspect's cache from mixing two checkpoints and
+    keeps ``hf/`` from looking a placeholder name up on the hub."""
+    if options.base_url and options.served_name:
+        return f"{options.provider}/{options.served_name}"
+    path = Path(checkpoint)
+    return f"{options.provider}/{path.resolve() if path.exists() else checkpoint}"
+
+
+def check_task_args(fn: Any, args: dict[str, Any]) -> None:
+    """Arguments the task function does not take are errors (Inspect only warns)."""
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return
+    params = sig.parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return
+    import difflib
+
+    for key in args:
+        if key not in params:
+            close = difflib.get_close_matches(key, list(params), n=1)
+            raise OptionError(
+                f"the task takes no argument {key!r}",
+                loc=("args", key),
+                hint=(f"did you mean {close[0]!r}? " if close else "")
+                + f"it takes: {', '.join(params) or 'nothing'}",
+            )
+
+
+def check_generate(settings: dict[str, Any], where: tuple = ("generate",)) -> None:
+    from inspect_ai.model import GenerateConfig
+    from pydantic import ValidationError
+
+    try:
+        GenerateConfig.model_validate(settings)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise OptionError(
+            f"{err['msg']}", loc=(*where, *err["loc"]), hint="Inspect GenerateConfig fields"
+        ) from None
+    unknown = [k for k in settings if k not in GenerateConfig.model_fields]
+    if unknown:
+        raise OptionError(
+            "not an Inspect GenerateConfig field",
+            loc=(*where, unknown[0]),
+            hint="e.g. max_tokens, temperature, top_p, seed, reasoning_tokens",
+        )
+
+
+class EvalKind:
+    name = "eval"
+    description = "Evaluate a checkpoint with a registered Inspect task"
+    version = "2"
+    Options: ClassVar[type[Options]] = EvalOptions
+    consumes: ClassVar[dict[str, str]] = {"model": "model"}
+    produces: ClassVar[str] = "eval"
+    resumable: ClassVar[bool] = True  # eval_set continues a log dir it wrote
+
+    def label(self, options: EvalOptions) -> str:
+        return f"eval {options.task}"
+
+    def estimate(self, options: EvalOptions, upstream: dict[str, Estimate]) -> Estimate:
+        notes = [f"args: {options.task_args}"] if options.task_args else []
+        if options.roles:
+            notes.append("roles: " + ", ".join(f"{k}={v}" for k, v in options.roles.items()))
+        return Estimate("eval", notes=notes)
+
+    def run(self, ctx: StageContext) -> dict[str, Any]:
+        from inspect_ai import eval_set
+
+        from msmkit.registry import get_registry
+
+        opts: EvalOptions = ctx.options
+        entry = get_registry("tasks").entry(opts.task)
+        task_fn = entry.call("loading the task", entry.component.load)
+        task = entry.call("building the task", task_fn, **opts.task_args)
+        model = model_name(opts, ctx.inputs["model"].value("model"))
+        model_args = dict(opts.model_args)
+        if opts.provider == "hf":
+            model_args.setdefault("do_sample", False)  # greedy; hf's default samples
+        log_dir = ctx.dir / "logs"
+        ctx.note(f"evaluating [bold]{opts.task}[/] on {', '.join(ctx.arms)} ({model})")
+        quiet = ctx.reporter is None or getattr(ctx.reporter, "quiet", False)
+        display = "none" if quiet else ctx.reporter.inspect_display
+        # Inspect's plain display writes to stdout, which msmkit keeps for results.
+        with contextlib.redirect_stdout(sys.stderr):
+            success, logs = eval_set(
+                tasks=[task],
+                model=model,
+                model_base_url=opts.base_url,
+                model_args=model_args,
+                model_roles=dict(opts.roles) or None,
+                log_dir=str(log_dir),
+                max_connections=opts.max_connections,
+                limit=opts.limit,
+                display=display,
+                log_level="warning",
+                **opts.generate,
+            )
+        if not success or not logs or logs[0].status != "success":
+            raise PluginError(
+                f"evaluation {opts.task} did not finish (logs in {log_dir})",
+                hint="rerun the same command to retry; `inspect view --log-dir "
+                f"{log_dir}` shows what happened",
+            )
+        log = logs[0]
+        metrics: dict[str, float] = {}
+        for score in log.results.scores if log.results else []:
+            for metric_name, metric in score.metrics.items():
+                metrics[f"{opts.task}/{score.name}/{metric_name}"] = metric.value
+        location = Path(str(log.location).removeprefix("file://"))
+        with contextlib.suppress(ValueError):
+            location = location.resolve().relative_to(ctx.dir.resolve())
+        return {
+            "log": str(location),
+            "model": model,
+            "metrics": metrics,
+            "samples": log.results.completed_samples if log.results else 0,
+        }

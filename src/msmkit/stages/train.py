@@ -1,0 +1,92 @@
+"""``midtrain`` and ``aft``: one training run through a registered training backend.
+
+``midtrain`` trains on a corpus with plain next-token loss; ``aft`` on chat demonstrations
+with assistant-only loss. The backend and its validated options are the stage's inputs; the
+model comes from the ``model`` slot (a base model, or the stage before).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pydantic import Field
+
+from msmkit.components import Estimate, Options, TrainJob
+from msmkit.stagekit import StageContext
+
+
+class TrainOptions(Options):
+    backend: str
+    backend_options: dict[str, Any] = Field(default_factory=dict)
+    seed: int = 0
+    items: int = 0
+    tokens: int = 0
+
+
+class _TrainKind:
+    name: ClassVar[str]
+    data_slot: ClassVar[str]
+    data_output: ClassVar[str]
+    version = "1"
+    Options: ClassVar[type[Options]] = TrainOptions
+    produces: ClassVar[str] = "model"
+    resumable: ClassVar[bool] = False  # a half-trained folder is set aside, never continued
+
+    def estimate(self, options: TrainOptions, upstream: dict[str, Estimate]) -> Estimate:
+        data = upstream.get(self.data_slot)
+        items = options.items or (data.items if data else 0)
+        tokens = options.tokens or (data.tokens if data else 0)
+        return Estimate(self.name, items=items, tokens=tokens)
+
+    def run(self, ctx: StageContext) -> dict[str, Any]:
+        from msmkit.registry import get_registry
+
+        opts: TrainOptions = ctx.options
+        entry = get_registry("backends").entry(opts.backend)
+        backend_options = entry.component.Options.model_validate(opts.backend_options)
+        _quiet_transformers()
+        out = ctx.dir / "model"
+        with ctx.progress(total=None) as advance:
+            job = TrainJob(
+                stage=self.name,  # type: ignore[arg-type]
+                base_model=ctx.inputs["model"].value("model"),
+                data=ctx.inputs[self.data_slot].path(self.data_output),
+                output_dir=out,
+                options=backend_options,
+                seed=opts.seed,
+                progress=lambda step, total: advance(step, total=total, absolute=True),
+            )
+            entry.call("planning training", entry.component.plan, job)
+            result = entry.call("training", entry.component.train, job)
+        return {"model": str(result.relative_to(ctx.dir)) if result.is_absolute() else "model"}
+
+
+class MidtrainKind(_TrainKind):
+    name = "midtrain"
+    description = "Midtrain a model on a document corpus (next-token loss)"
+    consumes: ClassVar[dict[str, str]] = {"model": "model", "corpus": "corpus"}
+    data_slot = "corpus"
+    data_output = "corpus"
+
+    def label(self, options: TrainOptions) -> str:
+        return f"midtrain ({options.backend}, seed {options.seed})"
+
+
+class AFTKind(_TrainKind):
+    name = "aft"
+    description = "Fine-tune a model on chat demonstrations (assistant-only loss)"
+    consumes: ClassVar[dict[str, str]] = {"model": "model", "data": "chats"}
+    data_slot = "data"
+    data_output = "data"
+
+    def label(self, options: TrainOptions) -> str:
+        return f"AFT ({options.backend}, seed {options.seed})"
+
+
+def _quiet_transformers() -> None:
+    """transformers draws a progress bar for every tiny load and save; msmkit draws its own."""
+    try:
+        from transformers.utils import logging as hf_logging
+    except ImportError:  # a backend plugin that does without transformers
+        return
+    hf_logging.disable_progress_bar()
