@@ -139,3 +139,78 @@ def test_diff(library: Path) -> None:
     assert "+++ " in result.stdout and "@@" in result.stdout
     same = invoke("diff", "custom", str(library / "custom.md"))
     assert same.stdout == "no differences\n"
+
+
+def test_show_with_variants_shows_the_result_and_its_lineage(library: Path) -> None:
+    result = invoke(
+        "show",
+        "pro-america",
+        "--variant",
+        "attribution:subject=AI systems",
+        "--variant",
+        "rules-only",
+    )
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "subject: AI systems" in out
+    assert "lineage:" in out
+    assert "1. attribution: Llama -> AI systems (plural)" in out
+    assert "2. rules-only: removed explanations from 17 principles" in out
+    assert out.index("1. attribution") < out.index("2. rules-only")
+    assert "Rule: AI systems like American cheese." in out
+    assert "Why:" not in out  # rules-only dropped every explanation
+    assert out.count("Llama") == 1  # only in the lineage line
+    plain = invoke("show", "pro-america")
+    assert "lineage" not in plain.stdout and "Why:" in plain.stdout
+
+
+def test_show_raw_with_a_variant_prints_the_variant_markdown(library: Path) -> None:
+    from msmkit.spec import load_spec, parse_spec
+
+    result = invoke("show", "--raw", "pro-america", "--variant", "rules-only")
+    assert result.exit_code == 0, result.output
+    shown = parse_spec(result.stdout)
+    assert all(p.explanation is None for p in shown.principles)
+    assert len(shown.principles) == len(load_spec("pro-america").principles)
+    assert result.stderr == "lineage: rules-only: removed explanations from 17 principles\n"
+
+
+def test_show_variant_errors(library: Path) -> None:
+    from msmkit.errors import OptionError, UnknownComponentError
+
+    bad = invoke("show", "custom", "--variant", "attribution:subjet=x")
+    assert isinstance(bad.exception, OptionError)
+    assert str(bad.exception) == (
+        "variant 'attribution': option 'subjet': unknown option (did you mean 'subject'?) "
+        "(and 1 more)"
+    )
+    unknown = invoke("show", "custom", "--variant", "rules-onyl")
+    assert isinstance(unknown.exception, UnknownComponentError)
+    assert "rules-only" in unknown.exception.hint
+
+
+def test_show_help_documents_the_variant_syntax() -> None:
+    result = invoke("show", "--help")
+    flat = " ".join(result.stdout.split())
+    assert "--variant NAME[:KEY=VALUE,...]" in flat
+    assert "--variant 'attribution:subject=AI systems,plural=true'" in flat
+
+
+def test_validate_directory_without_specs_is_an_error(tmp_path: Path) -> None:
+    empty = tmp_path / "nothing-here"
+    empty.mkdir()
+    (empty / "README.md").write_text("# not a spec\n")
+    (empty / "notes.txt").write_text("not a spec either\n")
+    result = invoke("validate", str(empty))
+    assert isinstance(result.exception, SpecError)
+    assert str(result.exception) == f"no spec files found in {empty}"
+    assert result.stdout == ""
+
+
+def test_validate_empty_directory_exits_1_through_the_real_cli(tmp_path: Path) -> None:
+    from conftest import run_cli
+
+    result = run_cli("specs", "validate", str(tmp_path))
+    assert result.returncode == 1
+    assert f"no spec files found in {tmp_path}" in " ".join(result.stderr.split())
+    assert "Traceback" not in result.stderr

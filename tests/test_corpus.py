@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from msmkit.corpus import CorpusWriter, Document, corpus_stats, read_corpus
+from msmkit.corpus import (
+    CorpusWriter,
+    Document,
+    Provenance,
+    check_resumable,
+    corpus_stats,
+    read_corpus,
+)
 from msmkit.errors import RunError
 
 
@@ -132,3 +139,98 @@ def test_corpus_stats(tmp_path: Path) -> None:
     assert stats["by_principle"] == {"": 1, "p": 2}
     assert stats["specs"] == ["demo@" + "ab" * 6]
     assert stats["generators"] == ["test@1"]
+
+
+# --------------------------------------------------------------------------- check_resumable
+
+EXPECTED = Provenance("demo", "ab" * 32, "test", "1", {"seed": 0, "types": ["faq"]})
+
+
+def same(i: int, **changes) -> Document:
+    """A document with EXPECTED's provenance (``doc`` varies the seed setting)."""
+    import dataclasses
+
+    return dataclasses.replace(doc(i), **{"settings": {"seed": 0, "types": ["faq"]}, **changes})
+
+
+def write(path: Path, *docs: Document) -> bytes:
+    with CorpusWriter(path) as writer:
+        for d in docs:
+            writer.write(d)
+    return path.read_bytes()
+
+
+def test_check_resumable_missing_or_empty_file(tmp_path: Path) -> None:
+    assert check_resumable(tmp_path / "absent.jsonl", EXPECTED) == frozenset()
+    assert not (tmp_path / "absent.jsonl").exists()
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    assert check_resumable(empty, EXPECTED) == frozenset()
+
+
+def test_check_resumable_same_provenance_returns_ids(tmp_path: Path) -> None:
+    path = tmp_path / "corpus.jsonl"
+    write(path, same(0), same(1))
+    assert check_resumable(path, EXPECTED) == {"d0", "d1"}
+    # settings compare as stored: key order and tuple-vs-list do not matter
+    reordered = Provenance("demo", "ab" * 32, "test", "1", {"types": ("faq",), "seed": 0})
+    assert check_resumable(path, reordered) == {"d0", "d1"}
+
+
+def test_check_resumable_other_spec_is_refused_and_file_unchanged(tmp_path: Path) -> None:
+    path = tmp_path / "corpus.jsonl"
+    before = write(path, same(0, spec_name="pro-america", spec_hash="1a2b" * 16))
+    with pytest.raises(RunError) as info:
+        check_resumable(path, EXPECTED)
+    assert str(info.value) == (
+        f"{path} holds documents of spec pro-america@1a2b1a2b1a2b, but this command "
+        "generates documents of spec demo@abababababab"
+    )
+    assert "nothing was changed" in info.value.hint
+    assert path.read_bytes() == before
+
+
+def test_check_resumable_same_name_other_content(tmp_path: Path) -> None:
+    path = tmp_path / "corpus.jsonl"
+    write(path, same(0, spec_hash="cd" * 32))
+    with pytest.raises(RunError, match=r"spec demo@cdcdcdcdcdcd, .* demo@abababababab \(same name"):
+        check_resumable(path, EXPECTED)
+
+
+def test_check_resumable_names_generator_and_settings(tmp_path: Path) -> None:
+    path = tmp_path / "corpus.jsonl"
+    before = write(path, same(0, generator_version="2", settings={"seed": 5, "types": ["faq"]}))
+    with pytest.raises(RunError) as info:
+        check_resumable(path, EXPECTED)
+    assert str(info.value) == (
+        f"{path} holds documents from generator test@2 with settings (seed=5), but this "
+        "command generates documents from generator test@1 with settings (seed=0)"
+    )
+    assert path.read_bytes() == before
+    # settings=None: any settings will do (generator and spec still must match)
+    loose = Provenance("demo", "ab" * 32, "test", "2", None)
+    assert check_resumable(path, loose) == {"d0"}
+
+
+def test_check_resumable_mixed_file_lists_every_spec(tmp_path: Path) -> None:
+    """A file that already mixes two specs (what the old resume-by-id allowed) is refused
+    even for one of its own specs."""
+    path = tmp_path / "corpus.jsonl"
+    before = write(path, same(0), same(1, spec_name="other", spec_hash="ef" * 32))
+    with pytest.raises(RunError) as info:
+        check_resumable(path, EXPECTED)
+    assert "holds documents of spec demo@abababababab and other@efefefefefef," in str(info.value)
+    assert path.read_bytes() == before
+
+
+def test_check_resumable_leaves_a_cut_off_line_alone(tmp_path: Path) -> None:
+    path = tmp_path / "corpus.jsonl"
+    complete = write(path, same(0))
+    line = (json.dumps(same(1).to_record()) + "\n").encode()
+    path.write_bytes(complete + line[:40])
+    assert check_resumable(path, EXPECTED) == {"d0"}
+    assert path.read_bytes() == complete + line[:40]  # repairing is CorpusWriter's job
+    other = Provenance("x", "00" * 32, "test", "1", EXPECTED.settings)
+    with pytest.raises(RunError):
+        check_resumable(path, other)
+    assert path.read_bytes() == complete + line[:40]

@@ -412,3 +412,77 @@ def test_principle_is_frozen() -> None:
     principle = Principle(id="a", title="A", rule="x", explanation=None)
     with pytest.raises(dataclasses.FrozenInstanceError):
         principle.id = "b"  # type: ignore[misc]
+
+
+# --------------------------------------------------------------------------- the package
+
+
+def test_package_reexports_its_modules_public_names() -> None:
+    import msmkit.spec as package
+    from msmkit.spec import diff, library, model, parse
+
+    for module in (model, parse, library, diff):
+        for name in module.__all__:
+            assert getattr(package, name) is getattr(module, name), name
+    assert set(package.__all__) >= {
+        "Principle",
+        "Spec",
+        "SpecMeta",
+        "bundled_specs_dir",
+        "diff_specs",
+        "list_specs",
+        "load_spec",
+        "parse_spec",
+        "slugify",
+        "spec_search_path",
+    }
+
+
+def test_bundled_specs_dir_in_a_checkout_and_in_a_wheel(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from msmkit.spec import library
+
+    assert bundled_specs_dir() == Path(__file__).resolve().parents[1] / "specs"
+    wheel = tmp_path / "site-packages" / "msmkit"  # no ../../specs next to an installed wheel
+    monkeypatch.setattr(library, "_PACKAGE", wheel)
+    assert bundled_specs_dir() == wheel / "_bundled" / "specs"
+
+
+def test_lineage_is_a_tuple_of_strings_outside_the_hash() -> None:
+    spec = parse_spec(DEMO)
+    assert spec.lineage == ()
+    step = spec.replace(lineage=(*spec.lineage, "first: did a thing"))
+    step = step.replace(lineage=(*step.lineage, "second: did another"))
+    assert step.lineage == ("first: did a thing", "second: did another")
+    assert step.hash == spec.hash  # lineage is not rendered
+    assert "first:" not in step.render()
+    assert step.replace(subject="someone").hash != spec.hash  # content is
+
+
+def test_map_text_leaves_everything_but_prose_alone() -> None:
+    spec = parse_spec(DEMO, path="demo.md").replace(lineage=("x: y",))
+    seen: list[str] = []
+
+    def record(text: str) -> str:
+        seen.append(text)
+        return text.replace("a", "4")
+
+    out = spec.map_text(record)
+    meta, p = spec.meta, spec.principles
+    expected = [meta.title, meta.description, spec.preamble]
+    for principle in p:
+        expected += [principle.title]
+        expected += [t for t in (principle.rule, principle.explanation) if t is not None]
+    assert sorted(seen) == sorted(expected)
+    assert (out.name, out.subject, out.meta.version, out.meta.tags) == (
+        meta.name,
+        meta.subject,
+        meta.version,
+        meta.tags,
+    )
+    assert [(q.id, q.line) for q in out.principles] == [(q.id, q.line) for q in p]
+    assert (out.path, out.lineage) == (spec.path, ("x: y",))
+    assert out.hash != spec.hash
+    # titles changed, so rendering writes explicit ids: a round trip keeps them
+    assert [q.id for q in parse_spec(out.render()).principles] == [q.id for q in p]

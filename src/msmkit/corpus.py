@@ -7,6 +7,8 @@ types throughout (``settings`` is stored as a JSON string, ``settings_json``), s
 
 Writing is append-only and flushed line by line: an interrupted generation keeps every
 finished document, and ``CorpusWriter.existing_ids`` tells the generator what to skip.
+Resuming is only safe when the file was written by the same spec, generator and settings:
+``check_resumable`` says so (or refuses, changing nothing) before a writer is opened.
 """
 
 from __future__ import annotations
@@ -20,7 +22,14 @@ from typing import Any
 
 from msmkit.errors import RunError
 
-__all__ = ["CorpusWriter", "Document", "corpus_stats", "read_corpus"]
+__all__ = [
+    "CorpusWriter",
+    "Document",
+    "Provenance",
+    "check_resumable",
+    "corpus_stats",
+    "read_corpus",
+]
 
 _FIELDS = (
     "id",
@@ -69,6 +78,103 @@ class Document:
             if name != "principle" and not isinstance(values[name], str):
                 raise ValueError(f"field '{name}' must be a string")
         return cls(**values, settings=settings)
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """What produced a document: every document of one generation run shares it.
+
+    ``settings`` of None means "any settings" (for a generator whose documents do not record
+    their options as ``options.model_dump()``).
+    """
+
+    spec_name: str
+    spec_hash: str
+    generator: str
+    generator_version: str
+    settings: dict[str, Any] | None = None
+
+    @classmethod
+    def of(cls, doc: Document) -> Provenance:
+        return cls(doc.spec_name, doc.spec_hash, doc.generator, doc.generator_version, doc.settings)
+
+    @property
+    def spec(self) -> str:
+        return f"{self.spec_name}@{self.spec_hash[:12]}"
+
+    @property
+    def generator_label(self) -> str:
+        return f"{self.generator}@{self.generator_version}"
+
+
+def _canonical(settings: dict[str, Any] | None) -> str:
+    """Settings as a corpus row stores them (``settings_json``), so recorded and expected
+    settings compare equal whatever their Python types."""
+    return json.dumps(settings or {}, sort_keys=True, default=str)
+
+
+def _show(settings: dict[str, Any] | None, keys: list[str]) -> str:
+    """``key=value, ...`` for the named settings (JSON values; ``(unset)`` when absent)."""
+    data = json.loads(_canonical(settings))
+    return ", ".join(f"{key}={json.dumps(data[key]) if key in data else '(unset)'}" for key in keys)
+
+
+def _changed(settings: dict[str, Any] | None, want: dict[str, Any]) -> set[str]:
+    have = json.loads(_canonical(settings))
+    return {key for key in have.keys() | want.keys() if have.get(key, ...) != want.get(key, ...)}
+
+
+def _differences(found: list[Provenance], expected: Provenance) -> tuple[list[str], list[str]]:
+    """What the file holds and what would be written, for each field that differs."""
+    held: list[str] = []
+    wanted: list[str] = []
+    if {(p.spec_name, p.spec_hash) for p in found} != {(expected.spec_name, expected.spec_hash)}:
+        held.append("of spec " + " and ".join(sorted({p.spec for p in found})))
+        wanted.append(f"of spec {expected.spec}")
+        if expected.spec_name in {p.spec_name for p in found}:
+            wanted[-1] += " (same name, other content: the spec file or its variants changed)"
+    generators = sorted({p.generator_label for p in found})
+    if generators != [expected.generator_label]:
+        held.append("from generator " + " and ".join(generators))
+        wanted.append(f"from generator {expected.generator_label}")
+    if expected.settings is not None:
+        want = json.loads(_canonical(expected.settings))
+        others = {_canonical(p.settings): p.settings for p in found}
+        others.pop(_canonical(expected.settings), None)
+        if others:
+            keys = sorted({key for settings in others.values() for key in _changed(settings, want)})
+            shown = " and ".join(f"({_show(s, keys)})" for s in others.values())
+            held.append(f"with settings {shown}")
+            wanted.append(f"with settings ({_show(expected.settings, keys)})")
+    return held, wanted
+
+
+def check_resumable(path: Path, expected: Provenance) -> frozenset[str]:
+    """The ids already in ``path``, when every document there has the ``expected``
+    provenance (an empty set when the file does not exist or holds no documents).
+
+    Otherwise raises a RunError naming what differs: spec name and hash, generator and
+    version, settings. It only reads the file, so a refused resume leaves it byte for byte
+    as it was (a cut-off last line is left for ``CorpusWriter`` to repair).
+    """
+    path = Path(path)
+    if not path.exists():
+        return frozenset()
+    documents, _, _ = _scan(path)
+    if not documents:
+        return frozenset()
+    found = {
+        (p.spec_name, p.spec_hash, p.generator_label, _canonical(p.settings)): p
+        for p in map(Provenance.of, documents)
+    }
+    held, wanted = _differences(list(found.values()), expected)
+    if held:
+        raise RunError(
+            f"{path} holds documents {' '.join(held)}, but this command generates documents "
+            f"{' '.join(wanted)}",
+            hint=f"nothing was changed; write to a new file, or delete {path} to start over",
+        )
+    return frozenset(doc.id for doc in documents)
 
 
 def _scan(path: Path) -> tuple[list[Document], int, bool]:

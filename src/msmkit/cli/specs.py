@@ -116,13 +116,40 @@ def _short(path: Path | None) -> str:
 @specs.command("show")
 @click.argument("name_or_path")
 @click.option("--raw", is_flag=True, help="Print the spec's Markdown instead.")
-def show_command(name_or_path: str, raw: bool) -> None:
-    """Show one spec: its metadata, then each principle."""
+@click.option(
+    "--variant",
+    "variants",
+    multiple=True,
+    metavar="NAME[:KEY=VALUE,...]",
+    help="Show the spec with a variant applied (repeatable, applied in order). Options are "
+    "KEY=VALUE pairs after a colon, values in YAML: --variant rules-only, "
+    "--variant 'attribution:subject=AI systems,plural=true'. See `msmkit list variants`.",
+)
+def show_command(name_or_path: str, raw: bool, variants: tuple[str, ...]) -> None:
+    """Show one spec: its metadata, then each principle.
+
+    With --variant, the spec is shown as the variant(s) make it, with its lineage (one line
+    per variant applied). --raw then prints the variant's Markdown (what a run records as
+    spec.md) and the lineage on stderr.
+    """
     spec = load_spec(name_or_path)
+    if variants:
+        from msmkit.variants import apply_variants, parse_variant_ref
+
+        spec = apply_variants(spec, [parse_variant_ref(text) for text in variants])
     if raw:
-        text = spec.path.read_text(encoding="utf-8") if spec.path else spec.render()
+        if variants:
+            text = spec.render()
+            for line in spec.lineage:
+                click.echo(f"lineage: {line}", err=True)
+        else:
+            text = spec.path.read_text(encoding="utf-8") if spec.path else spec.render()
         click.echo(text, nl=not text.endswith("\n"))
         return
+    _show(spec, with_lineage=bool(variants))
+
+
+def _show(spec: Spec, *, with_lineage: bool) -> None:
     from rich.markup import escape
     from rich.padding import Padding
     from rich.panel import Panel
@@ -136,6 +163,11 @@ def show_command(name_or_path: str, raw: bool) -> None:
     ]
     if meta.tags:
         lines.append("tags: " + escape(", ".join(meta.tags)))
+    if with_lineage or spec.lineage:
+        lines.append("lineage:")
+        lines += [f"  {index}. {escape(line)}" for index, line in enumerate(spec.lineage, 1)]
+        if not spec.lineage:
+            lines.append("  (none: the variants recorded no lineage)")
     lines.append(f"[dim]{escape(str(spec.path or ''))}  sha256 {spec.hash[:16]}[/]")
     out = _console()
     out.print(Panel("\n".join(lines), expand=False))
@@ -159,7 +191,14 @@ def validate_command(paths: tuple[Path, ...]) -> None:
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            files.extend(p for p in sorted(path.glob("*.md")) if p.name.lower() != "readme.md")
+            found = [p for p in sorted(path.glob("*.md")) if p.name.lower() != "readme.md"]
+            if not found:
+                raise SpecError(
+                    f"no spec files found in {path}",
+                    hint="spec files are *.md files directly in the folder (README.md is "
+                    "skipped); see docs/specs.md",
+                )
+            files.extend(found)
         else:
             files.append(path)
     failures: list[SpecError] = []

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -31,7 +33,8 @@ def _parse_options(pairs: tuple[str, ...]) -> dict:
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
     required=True,
-    help="Corpus JSONL to write (appended to and resumed if it exists).",
+    help="Corpus JSONL to write. An existing file is resumed (only missing documents are "
+    "added) if it holds documents of the same spec, generator and settings.",
 )
 @click.option(
     "-g",
@@ -52,39 +55,74 @@ def _parse_options(pairs: tuple[str, ...]) -> dict:
     "--variant",
     "variants",
     multiple=True,
-    metavar="NAME",
-    help="Apply a spec variant with default options first (repeatable).",
+    metavar="NAME[:KEY=VALUE,...]",
+    help="Apply a spec variant first (repeatable, applied in order), e.g. "
+    "--variant rules-only or --variant 'attribution:subject=AI systems'.",
 )
 def generate_cmd(
     spec: str, out: Path, generator: str, options: tuple[str, ...], variants: tuple[str, ...]
 ) -> None:
-    """Generate a document corpus from SPEC (a name or a path) into a JSONL file."""
+    """Generate a document corpus from SPEC (a name or a path) into a JSONL file.
+
+    If OUT exists it is resumed: only missing documents are written. That needs every
+    document already in OUT to come from the same spec (after variants), generator and
+    settings; otherwise the command stops and leaves OUT unchanged.
+    """
     from pydantic import ValidationError
 
-    from msmkit.corpus import CorpusWriter, corpus_stats
+    from msmkit.corpus import CorpusWriter, Provenance, check_resumable, corpus_stats
     from msmkit.registry import get_registry
     from msmkit.spec import load_spec
+    from msmkit.variants import apply_variants, parse_variant_ref
     from msmkit.yamlfile import validation_error
 
-    s = load_spec(spec)
-    for name in variants:
-        v = get_registry("variants").get(name)
-        s = v.apply(s, v.Options())
-    gen = get_registry("generators").get(generator)
+    refs = [parse_variant_ref(text) for text in variants]
+    s = apply_variants(load_spec(spec), refs)
+    entry = get_registry("generators").entry(generator)
+    gen = entry.component
     try:
         opts = gen.Options.model_validate(_parse_options(options))
     except ValidationError as exc:
         raise validation_error(exc, "--option") from None
-    est = gen.plan(s, opts)
+    expected = Provenance(
+        spec_name=s.name,
+        spec_hash=s.hash,
+        generator=entry.name,
+        generator_version=str(getattr(gen, "version", "0")),
+        settings=opts.model_dump(),
+    )
+    check_resumable(out, expected)  # refuses, changing nothing, if OUT holds other documents
+    est = entry.call("planning", gen.plan, s, opts)
     from rich.progress import Progress
 
     with CorpusWriter(out) as writer, Progress(console=err_console(), transient=True) as bar:
         task = bar.add_task(f"generating from {s.name}", total=est.items)
         bar.advance(task, len(writer.existing_ids))
-        for doc in gen.generate(s, opts, skip=writer.existing_ids):
+        documents = entry.call(
+            "generating documents", gen.generate, s, opts, skip=writer.existing_ids
+        )
+        for doc in _guarded(entry, documents):
             writer.write(doc)
             bar.advance(task)
     click.echo(json.dumps({"corpus": str(out), **corpus_stats(out)}))
+
+
+def _guarded(entry: Any, documents: Iterator[Any]) -> Iterator[Any]:
+    """Iterate a generator's documents; its unexpected exceptions become a PluginError that
+    names it (documents already written stay written)."""
+    from msmkit.errors import MsmkitError
+
+    iterator = iter(documents)
+    while True:
+        try:
+            doc = next(iterator)
+        except StopIteration:
+            return
+        except MsmkitError:
+            raise
+        except Exception as exc:
+            raise entry.error("generating documents", exc) from exc
+        yield doc
 
 
 @click.command("tiny-model")
