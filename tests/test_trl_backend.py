@@ -23,9 +23,9 @@ from msmkit.components import TrainingBackend, TrainJob
 from msmkit.errors import ConfigError, ModelPathError, RunError
 from msmkit.training import MANIFEST_NAME, TRLBackend, TRLOptions, build_tiny_model
 from msmkit.training.data import read_chats
-from msmkit.training.trl_backend import (
+from msmkit.training.trl import (
     ModelRef,
-    _check_counts,
+    check_counts,
     load_tokenizer,
     resolve_doc_eos,
     tokenize_documents,
@@ -98,7 +98,8 @@ def test_backend_contract():
 
 def test_importing_the_backend_pulls_no_heavy_library():
     code = (
-        "import sys, msmkit.training, msmkit.training.trl_backend;"
+        "import sys, msmkit.training, msmkit.training.trl, msmkit.default_plugins.backends;"
+        "import msmkit.training.trl.train, msmkit.training.trl.fields;"
         "heavy = {'torch','transformers','trl','peft','datasets','inspect_ai'} & set(sys.modules);"
         "print(sorted(heavy))"
     )
@@ -166,7 +167,7 @@ def test_document_end_token_policy(base):
 def test_a_packing_loss_is_an_error_not_a_warning():
     the_job = TrainJob("midtrain", "m", "d", "o", None)
     with pytest.raises(RunError, match="dropped 5 of 100"):
-        _check_counts(the_job, {"trainable_before": 100, "rows": 3}, {"trainable_tokens": 95})
+        check_counts(the_job, {"trainable_before": 100, "rows": 3}, {"trainable_tokens": 95})
 
 
 # -- AFT ---------------------------------------------------------------------------------------
@@ -295,7 +296,8 @@ def test_unreachable_hub_id_is_a_model_path_error(tmp_path, corpus, monkeypatch)
         ({"sft": {"packing_strategy": "bfd"}}, "packing_strategy"),
         ({"sft": {"output_dir": "/tmp/x"}}, "output_dir"),
         ({"sft": {"max_length": None}}, "max_length"),
-        ({"sft": {"lr_scheduler_type": "zigzag"}}, "invalid sft options"),
+        ({"sft": {"lr_scheduler_type": "zigzag"}}, "lr_scheduler_type"),
+        ({"sft": {"load_best_model_at_end": True, "eval_strategy": "steps"}}, "invalid sft"),
         ({"lora": {"rank": 8}}, "rank"),
         ({"lora": {"target_modules": ["q_proj", "lm_head"]}}, "lm_head"),
     ],

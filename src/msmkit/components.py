@@ -98,7 +98,22 @@ class TrainJob:
 @runtime_checkable
 class TrainingBackend(Protocol):
     """Trains a model. ``requires`` names import-able modules the backend needs;
-    msmkit checks them (without importing) before planning a run."""
+    msmkit checks them (without importing) before planning a run.
+
+    Optional method (looked up with ``getattr``, so backends without it stay valid)::
+
+        def validate(self, stage: str, options: Options, base_model: str | None) -> None
+
+    Called by ``msmkit plan`` and before ``msmkit run`` starts any stage, so a bad option
+    fails before hours of earlier stages. ``stage`` is ``"midtrain"`` or ``"aft"``;
+    ``options`` is the backend's validated ``Options`` instance; ``base_model`` is a local
+    model directory or hub id when it is known at plan time, or None when the model will be
+    produced by an earlier stage. Raise ``msmkit.errors.OptionError(message, loc=(...),
+    hint=...)`` for a bad option, where ``loc`` is the path of the field inside the
+    backend's option block, e.g. ``("sft", "num_train_epochs")`` or ``("lora", "r")``; the
+    caller maps it to the experiment file's line. It must be quick: no training, no model
+    weights, and heavy imports inside the method.
+    """
 
     name: str
     description: str

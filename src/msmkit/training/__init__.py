@@ -5,6 +5,6 @@ built or trained.
 """
 
 from msmkit.training.tiny import TinyModelSettings, build_tiny_model
-from msmkit.training.trl_backend import MANIFEST_NAME, TRLBackend, TRLOptions
+from msmkit.training.trl import MANIFEST_NAME, TRLBackend, TRLOptions
 
 __all__ = ["MANIFEST_NAME", "TRLBackend", "TRLOptions", "TinyModelSettings", "build_tiny_model"]

@@ -1,0 +1,135 @@
+"""The ``trl`` training backend: both stages run as a TRL ``SFTTrainer`` in this process.
+
+* ``midtrain``: msmkit tokenizes the documents itself (explicit BOS/EOS policy), hands TRL
+  pre-tokenized ``input_ids``/``labels`` and packs them with ``bfd_split`` (or ``wrapped``),
+  which never truncates. It checks that packing kept every token before training starts.
+* ``aft``: chat rows with ``assistant_only_loss=True``; the chat template must mark assistant
+  turns with ``{% generation %}`` (or be one TRL knows a training version of) and must put
+  the end-of-turn token inside the mark, else an OptionError is raised before training.
+
+``validate`` runs every check that needs neither the data nor the weights, at plan time;
+``plan`` and ``train`` repeat them (same helpers) so a backend used directly fails early too.
+torch, transformers, trl, peft and datasets are imported inside functions only.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any, ClassVar
+
+from msmkit.components import Estimate, Options, TrainJob
+from msmkit.training.data import (
+    atomic_output_dir,
+    ensure_output_free,
+    read_chats,
+    read_corpus_texts,
+)
+from msmkit.training.trl.configs import (
+    build_lora_config,
+    build_sft_config,
+    check_lora_vs_ref,
+    make_sft_config,
+)
+from msmkit.training.trl.models import (
+    ModelRef,
+    load_hub_config,
+    load_tokenizer,
+    resolve_model_ref,
+    tokenizer_source,
+)
+from msmkit.training.trl.options import TRLOptions, check_stage, coerce_options
+from msmkit.training.trl.templates import (
+    chat_template_file,
+    check_aft_template,
+    check_sft_eos_token,
+    resolve_doc_eos,
+)
+from msmkit.training.trl.tokens import estimate_chat_tokens, estimate_doc_tokens
+from msmkit.training.trl.train import train_into
+
+
+class TRLBackend:
+    """Midtraining and AFT with TRL's SFTTrainer (LoRA or full fine-tuning)."""
+
+    name = "trl"
+    description = "TRL SFTTrainer in-process: packed document midtraining and assistant-only AFT"
+    Options: ClassVar[type[Options]] = TRLOptions
+    requires: tuple[str, ...] = ("torch", "transformers", "trl", "peft", "datasets")
+
+    def validate(self, stage: str, options: Any, base_model: str | None) -> None:
+        """Check ``options`` for ``stage`` without data, weights or training (plan time).
+
+        Builds the real SFTConfig and LoraConfig; with a local ``base_model`` also loads its
+        tokenizer (never its weights) for the AFT chat-template and document-EOS checks.
+        Raises OptionError with ``loc`` inside the option block.
+        """
+        opts = coerce_options(options)
+        check_stage(stage)
+        _check_options(stage, opts)
+        if base_model is not None:
+            ref = resolve_model_ref(base_model)
+            check_lora_vs_ref(opts, ref)
+            if ref.kind != "hub" and Path(tokenizer_source(ref)).is_dir():
+                _check_tokenizer(stage, opts, load_tokenizer(ref))
+
+    def plan(self, job: TrainJob) -> Estimate:
+        """Check everything short of training; estimate rows and tokens."""
+        options, ref, _ = _check_job(job)
+        config = build_sft_config(job, options, output_dir=Path(job.output_dir))
+        if ref.kind == "hub":
+            load_hub_config(ref.path)
+        tokenizer = load_tokenizer(ref)
+        _check_tokenizer(job.stage, options, tokenizer)
+        notes = []
+        if job.stage == "midtrain":
+            texts = read_corpus_texts(job.data)
+            tokens, note = estimate_doc_tokens(tokenizer, texts)
+            items = len(texts)
+        else:
+            chats = read_chats(job.data, reasoning=options.reasoning)
+            tokens, note = estimate_chat_tokens(tokenizer, chats)
+            items = len(chats)
+        notes.append(note)
+        if ref.kind == "adapter":
+            notes.append("continues the LoRA adapter in the base_model directory")
+        notes.append(f"max_length {config.max_length}")
+        return Estimate(stage=job.stage, items=items, tokens=tokens, notes=notes)
+
+    def train(self, job: TrainJob) -> Path:
+        """Train and return ``job.output_dir`` (a model dir, or an adapter dir if merge=False)."""
+        options, ref, lora_config = _check_job(job)
+        output_dir = Path(job.output_dir)
+        with atomic_output_dir(output_dir) as staging:
+            train_into(job, options, ref, lora_config, staging)
+        return output_dir
+
+
+def _check_options(stage: str, options: TRLOptions) -> Any:
+    """The option checks that need no model: the sft block (by building the real SFTConfig,
+    which writes nothing), the template file, and the LoRA config. Returns the LoraConfig."""
+    placeholder = Path(tempfile.gettempdir()) / "msmkit-validate"
+    make_sft_config(stage, options, output_dir=placeholder, seed=0)
+    if stage == "aft":
+        chat_template_file(options)
+    return build_lora_config(options.lora)
+
+
+def _check_tokenizer(stage: str, options: TRLOptions, tokenizer) -> None:
+    """The checks a tokenizer allows: document EOS (midtrain), chat template (AFT)."""
+    if stage == "midtrain":
+        resolve_doc_eos(tokenizer, options.doc_eos)
+    else:
+        check_aft_template(tokenizer, options)
+        check_sft_eos_token(tokenizer, options)
+
+
+def _check_job(job: TrainJob) -> tuple[TRLOptions, ModelRef, Any]:
+    """The checks plan() and train() share: options, stage, free output, model, LoRA."""
+    options = coerce_options(job.options)
+    check_stage(job.stage)
+    lora_config = _check_options(job.stage, options)
+    ensure_output_free(job.output_dir)
+    ref = resolve_model_ref(job.base_model)
+    check_lora_vs_ref(options, ref)
+    return options, ref, lora_config

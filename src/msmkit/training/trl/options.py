@@ -1,0 +1,99 @@
+"""The ``trl`` backend's options: the pydantic model, msmkit's SFT defaults, reserved keys."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError
+
+from msmkit.components import Options
+from msmkit.errors import ConfigError, OptionError
+
+SFT_DOCS = "https://huggingface.co/docs/trl/sft_trainer#trl.SFTConfig"
+LORA_DOCS = "https://huggingface.co/docs/peft/package_reference/lora"
+
+# SFTConfig keys msmkit sets itself; passing them in ``sft`` is an error.
+RESERVED_SFT_KEYS = {
+    "output_dir": "msmkit writes into the job's output directory",
+    "seed": "the seed comes from the experiment (job.seed)",
+    "packing": "midtraining always packs and AFT never does",
+    "packing_strategy": "use the backend option packing_strategy",
+    "assistant_only_loss": "AFT always uses assistant-only loss",
+    "completion_only_loss": "midtraining trains on every document token",
+    "dataset_text_field": "msmkit passes tokenized documents and chat messages itself",
+    "dataset_kwargs": "msmkit prepares the dataset itself",
+}
+
+# ``sft`` keys that msmkit consumes itself (its own from_pretrained, the template override)
+# instead of passing them to TRL.
+MSMKIT_SFT_KEYS = ("model_init_kwargs", "chat_template_path")
+
+DEFAULT_SFT: dict[str, Any] = {
+    "learning_rate": 1e-4,
+    "lr_scheduler_type": "cosine",
+    "warmup_steps": 0.05,  # a float below 1 is a ratio in transformers 5
+    "weight_decay": 0.01,
+    "num_train_epochs": 1,
+    "max_length": 1024,
+    "report_to": "none",
+    "save_strategy": "no",
+    "disable_tqdm": True,
+    "logging_steps": 10,
+}
+
+
+class TRLOptions(Options):
+    """Options of the ``trl`` backend. ``sft`` takes any ``trl.SFTConfig`` field."""
+
+    lora: dict[str, Any] | None = Field(
+        default=None,
+        description="peft LoraConfig kwargs, e.g. {r: 64, lora_alpha: 128}; null = full "
+        "fine-tuning. task_type CAUSAL_LM and target_modules all-linear are filled in.",
+    )
+    sft: dict[str, Any] = Field(
+        default_factory=dict,
+        description="trl SFTConfig kwargs (learning_rate, num_train_epochs, max_steps, "
+        "per_device_train_batch_size, max_length, ...); checked by building the real SFTConfig. "
+        "model_init_kwargs go to msmkit's from_pretrained; chat_template_path must be a .jinja "
+        "file (AFT).",
+    )
+    packing_strategy: Literal["bfd_split", "wrapped"] = Field(
+        default="bfd_split",
+        description="midtraining packing; both keep every token (TRL's 'bfd' truncates).",
+    )
+    doc_eos: str | None = Field(
+        default=None,
+        description="token appended to each document; default: the tokenizer's eos, or "
+        "<|endoftext|> when the eos is a chat end-of-turn token.",
+    )
+    merge: bool = Field(
+        default=True,
+        description="LoRA only: save the merged full model (true) or the adapter (false).",
+    )
+    reasoning: Literal["inline", "drop"] = Field(
+        default="inline",
+        description="AFT: an assistant message's 'reasoning' is put before its content as "
+        "<think>...</think> (inline, trained on) or removed (drop).",
+    )
+
+
+def coerce_options(options: Any) -> TRLOptions:
+    """Accept a TRLOptions, a mapping, or None; a bad mapping names the first bad field."""
+    if isinstance(options, TRLOptions):
+        return options
+    try:
+        return TRLOptions.model_validate(options or {})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise OptionError(
+            f"invalid trl backend options: {exc}",
+            loc=tuple(first["loc"]),
+            hint="Allowed keys: " + ", ".join(TRLOptions.model_fields),
+        ) from None
+
+
+def check_stage(stage: str) -> None:
+    if stage not in ("midtrain", "aft"):
+        raise ConfigError(
+            f"unknown training stage {stage!r}", hint="Use 'midtrain' (documents) or 'aft' (chats)."
+        )

@@ -1,0 +1,149 @@
+"""Turning documents and chats into training rows, and counting their tokens.
+
+Midtraining rows are tokenized here (``[bos] + tokens + [eos]``) and handed to TRL
+pre-tokenized; AFT rows stay chat messages that TRL renders. The counts taken before and
+after TRL prepares the dataset prove that packing kept every document token.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from typing import TYPE_CHECKING, Any
+
+from msmkit.components import TrainJob
+from msmkit.errors import OptionError, RunError
+from msmkit.training.data import read_chats, read_corpus_texts
+from msmkit.training.trl.options import TRLOptions
+from msmkit.training.trl.templates import check_aft_template, resolve_doc_eos
+
+if TYPE_CHECKING:
+    from datasets import Dataset
+    from transformers import PreTrainedTokenizerBase
+
+log = logging.getLogger("msmkit.training")
+
+
+def tokenize_documents(
+    tokenizer: PreTrainedTokenizerBase, texts: list[str], eos: str
+) -> list[list[int]]:
+    """``[bos] + tokens + [eos]`` per document; BOS only if the tokenizer has and adds one."""
+    eos_id = tokenizer.convert_tokens_to_ids(eos)
+    prefix = []
+    bos_id = tokenizer.bos_token_id
+    if bos_id is not None:
+        probe = tokenizer("a", add_special_tokens=True)["input_ids"]
+        if probe[:1] == [bos_id]:
+            prefix = [bos_id]
+    encoded = tokenizer(texts, add_special_tokens=False, verbose=False)["input_ids"]
+    return [[*prefix, *ids, eos_id] for ids in encoded]
+
+
+def chat_token_counts(
+    tokenizer: PreTrainedTokenizerBase, chats: list[list[dict[str, str]]], template: str | None
+) -> tuple[int, int]:
+    total = trainable = 0
+    for chat in chats:
+        out = tokenizer.apply_chat_template(
+            chat,
+            tokenize=True,
+            return_dict=True,
+            return_assistant_tokens_mask=True,
+            chat_template=template,
+        )
+        total += len(out["input_ids"])
+        trainable += sum(out["assistant_masks"])
+    return total, trainable
+
+
+def estimate_doc_tokens(tokenizer, texts: list[str], sample: int = 256) -> tuple[int, str]:
+    picked = texts[:: max(1, len(texts) // sample)][:sample]
+    picked_tokens = sum(len(ids) + 1 for ids in tokenizer(picked, verbose=False)["input_ids"])
+    if len(picked) == len(texts):
+        return picked_tokens, "token count is exact"
+    ratio = picked_tokens / max(1, sum(len(t) + 1 for t in picked))
+    tokens = round(ratio * sum(len(t) + 1 for t in texts))
+    return tokens, f"tokens estimated from {len(picked)} of {len(texts)} documents"
+
+
+def estimate_chat_tokens(tokenizer, chats, sample: int = 256) -> tuple[int, str]:
+    picked = chats[:: max(1, len(chats) // sample)][:sample]
+    total = sum(
+        len(tokenizer.apply_chat_template(chat, tokenize=True, return_dict=True)["input_ids"])
+        for chat in picked
+    )
+    if len(picked) == len(chats):
+        return total, "token count is exact"
+    return round(total * len(chats) / len(picked)), (
+        f"tokens estimated from {len(picked)} of {len(chats)} chats"
+    )
+
+
+def packed_counts(dataset: Dataset) -> dict[str, int]:
+    """Tokens, trainable tokens and segments in a prepared (packed or not) TRL dataset."""
+    import pyarrow.compute as pc
+
+    table = dataset.data
+    labels = pc.list_flatten(table.column("labels"))
+    counts = {
+        "rows": dataset.num_rows,
+        "tokens": int(pc.sum(pc.list_value_length(table.column("input_ids"))).as_py() or 0),
+        "trainable_tokens": int(pc.sum(pc.not_equal(labels, -100)).as_py() or 0),
+    }
+    if "seq_lengths" in table.column_names:
+        counts["segments"] = int(pc.sum(pc.list_value_length(table.column("seq_lengths"))).as_py())
+    return counts
+
+
+def build_dataset(
+    job: TrainJob, options: TRLOptions, tokenizer: PreTrainedTokenizerBase
+) -> tuple[Dataset, dict[str, Any]]:
+    """The rows TRL trains on, with the token counts taken before TRL prepares them."""
+    from datasets import Dataset
+
+    info: dict[str, Any] = {}
+    if job.stage == "midtrain":
+        texts = read_corpus_texts(job.data)
+        eos = resolve_doc_eos(tokenizer, options.doc_eos)
+        ids = tokenize_documents(tokenizer, texts, eos)
+        rows = [{"input_ids": row, "labels": list(row)} for row in ids]
+        n = sum(len(row) for row in ids)
+        info.update(rows=len(rows), doc_eos=eos, tokens_before=n, trainable_before=n)
+    else:
+        chats = read_chats(job.data, reasoning=options.reasoning)
+        template = check_aft_template(tokenizer, options)
+        total, trainable = chat_token_counts(tokenizer, chats, template)
+        rows = [{"messages": chat} for chat in chats]
+        info.update(
+            rows=len(rows),
+            chat_template="trl training variant" if template else "model's own",
+            tokens_before=total,
+            trainable_before=trainable,
+        )
+    return Dataset.from_list(rows), info
+
+
+def check_counts(
+    job: TrainJob, info: dict[str, Any], after: dict[str, int], max_length: int | None = None
+) -> None:
+    lost = info["trainable_before"] - after["trainable_tokens"]
+    if lost == 0:
+        return
+    if job.stage == "midtrain":
+        raise RunError(
+            f"packing dropped {lost} of {info['trainable_before']} document tokens",
+            hint="This is a bug: msmkit packs with bfd_split/wrapped, which should keep every "
+            "token. Please report it with the manifest options.",
+        )
+    if after["rows"] == 0 or after["trainable_tokens"] == 0:
+        raise OptionError(
+            f"every chat loses all its assistant tokens at max_length {max_length}",
+            loc=("sft", "max_length"),
+            hint="Raise sft.max_length above the length of your chats.",
+        )
+    message = (
+        f"{lost} of {info['trainable_before']} assistant tokens are cut by max_length "
+        f"({info['rows'] - after['rows']} chats dropped entirely)"
+    )
+    warnings.warn(message + "; raise sft.max_length to keep them", stacklevel=3)
+    log.warning(message)
