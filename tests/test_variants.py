@@ -172,3 +172,31 @@ def test_parse_variant_ref(text: str, expected: tuple) -> None:
 def test_parse_variant_ref_errors(text: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         parse_variant_ref(text)
+
+
+def test_the_example_variant_in_the_docs_works(fresh_plugins, spec: Spec) -> None:
+    """docs/plugins.md's example variant, registered as a plugin and used from the CLI."""
+    import types
+
+    from click.testing import CliRunner
+    from conftest import REPO
+
+    from msmkit.cli.specs import specs
+
+    text = (REPO / "docs" / "plugins.md").read_text(encoding="utf-8")
+    section = text.split("## The Spec API for variant authors", 1)[1].split("### Example", 1)[1]
+    module = types.ModuleType("docs_example")
+    exec(
+        compile(section.split("```python\n", 1)[1].split("```", 1)[0], "docs", "exec"), vars(module)
+    )
+    fresh_plugins.register_plugin(module, "docs-example")
+
+    result = CliRunner().invoke(
+        specs, ["show", "pro-america", "--variant", "without:ids=[stilton, roquefort]"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "1. without: dropped stilton, roquefort" in result.stdout
+    assert "(stilton)" not in result.stdout and "(roquefort)" not in result.stdout
+    assert "(colby)" in result.stdout
+    with pytest.raises(ConfigError, match="without: no principle cheddar in pro-affordability"):
+        apply_variants(spec, [("without", {"ids": ["cheddar"]})])

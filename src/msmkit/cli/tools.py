@@ -64,9 +64,10 @@ def generate_cmd(
 ) -> None:
     """Generate a document corpus from SPEC (a name or a path) into a JSONL file.
 
-    If OUT exists it is resumed: only missing documents are written. That needs every
-    document already in OUT to come from the same spec (after variants), generator and
-    settings; otherwise the command stops and leaves OUT unchanged.
+    An existing -o file is resumed: only missing documents are written. That needs every
+    document already there to come from the same spec (after variants), generator and
+    settings; otherwise the command stops and leaves the file unchanged. --variant takes
+    the syntax of `msmkit specs show --variant`.
     """
     from pydantic import ValidationError
 
