@@ -118,6 +118,29 @@ def test_strict_mode_makes_import_failures_errors(fresh_plugins, monkeypatch):
         fresh_plugins.get_plugin_manager()
 
 
+def test_plugin_using_registries_at_import_is_reported(fresh_plugins, monkeypatch, tmp_path):
+    (tmp_path / "msmkit_eager_mod.py").write_text(
+        "from msmkit.registry import get_registry\nget_registry('variants')\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    eager = EntryPoint(name="eager", value="msmkit_eager_mod", group="msmkit")
+    monkeypatch.setattr(fresh_plugins, "entry_points", lambda group: [eager])
+    assert "rules-only" in get_registry("variants")
+    info = fresh_plugins.plugin_info("eager")
+    assert info.status == "error" and "while being imported" in info.error
+
+
+def test_strict_failure_leaves_nothing_half_loaded(fresh_plugins, monkeypatch):
+    from msmkit.errors import PluginError
+
+    bad = EntryPoint(name="bad", value="msmkit_no_such_module_xyz", group="msmkit")
+    monkeypatch.setattr(fresh_plugins, "entry_points", lambda group: [bad])
+    monkeypatch.setenv("MSMKIT_STRICT_PLUGINS", "1")
+    for _ in range(2):  # the second try fails the same way instead of skipping 'bad'
+        with pytest.raises(PluginError, match="bad"):
+            fresh_plugins.get_plugin_manager()
+
+
 def test_blocked_plugin_is_skipped(fresh_plugins, monkeypatch):
     monkeypatch.setenv("MSMKIT_BLOCK_PLUGINS", "attribution")
     assert "attribution" not in get_registry("variants")

@@ -21,7 +21,6 @@ drop their caches.
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import os
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
@@ -39,8 +38,6 @@ DEFAULT_PLUGINS = (
     "msmkit.default_plugins.tasks",
     "msmkit.default_plugins.stages",
 )
-# Built-in modules that may not exist yet in a checkout; all others must import.
-_OPTIONAL_DEFAULT_PLUGINS = frozenset({"msmkit.default_plugins.stages"})
 
 
 @dataclass
@@ -92,6 +89,7 @@ class PluginInfo:
 _pm: pluggy.PluginManager | None = None
 _infos: dict[str, PluginInfo] = {}
 _generation = 0
+_loading = False
 
 
 def generation() -> int:
@@ -158,9 +156,27 @@ def record_clash(name: str, message: str) -> None:
 
 def get_plugin_manager() -> pluggy.PluginManager:
     """The process-wide plugin manager, loading plugins on first use."""
-    global _pm
+    global _pm, _loading
     if _pm is not None:
         return _pm
+    if _loading:  # a plugin module asked for components while it was being imported
+        raise PluginError(
+            "a plugin module used msmkit's plugins or registries while being imported",
+            hint="look components up inside functions or hooks, not at module import time",
+        )
+    _loading = True
+    try:
+        _pm = _load()
+    except BaseException:
+        _infos.clear()  # a later call starts over (strict mode, interrupts)
+        raise
+    finally:
+        _loading = False
+    _changed()
+    return _pm
+
+
+def _load() -> pluggy.PluginManager:
     from msmkit import __version__
 
     pm = pluggy.PluginManager("msmkit")
@@ -192,8 +208,6 @@ def get_plugin_manager() -> pluggy.PluginManager:
                 ) from exc
             record_failure(ep.name, exc)
     for modname in DEFAULT_PLUGINS:
-        if modname in _OPTIONAL_DEFAULT_PLUGINS and importlib.util.find_spec(modname) is None:
-            continue
         short = modname.rsplit(".", 1)[-1]
         name = f"msmkit.{short}"
         _infos[name] = PluginInfo(name=name, version=__version__, package="msmkit", builtin=True)
@@ -203,8 +217,6 @@ def get_plugin_manager() -> pluggy.PluginManager:
         plugin = pm.get_plugin(name)
         if plugin is not None:
             info.hooks = sorted(h.name for h in pm.get_hookcallers(plugin) or [])
-    _pm = pm
-    _changed()
     return pm
 
 
