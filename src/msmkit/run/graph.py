@@ -22,6 +22,7 @@ from pydantic import BaseModel, ValidationError
 from msmkit.components import Estimate
 from msmkit.errors import (
     ConfigError,
+    MsmkitError,
     OptionError,
     PrerequisiteError,
     SpecError,
@@ -272,11 +273,15 @@ class Graph:
         if not callable(validate):
             return
         try:
-            entry.call("validating options", validate, options)
+            validate(options)
         except OptionError as exc:
             raise self._option_error(exc, loc) from None
         except ValidationError as exc:
             raise validation_error(exc, self.ef.path, self.ef.node, prefix=loc) from None
+        except MsmkitError:
+            raise
+        except Exception as exc:
+            raise entry.error("validating options", exc) from exc
 
     # -- AFT data and the base model
     def _aft_input(self, i: int, arm: Arm) -> Upstream | StageRef | None:

@@ -6,7 +6,7 @@ done only when ``stage.json`` says so *and* every file it listed is still there,
 cut short by a crash is redone, never read as done.
 
 Two processes that need the same stage never both compute it: each takes an exclusive
-``flock`` on ``<name>.lock`` beside the folder (released by the OS even after ``kill -9``);
+``flock`` on ``.locks/<name>.lock`` (released by the OS even after ``kill -9``);
 the second waits, saying who holds it, then finds the stage done.
 
 Which runs use which stages is kept in ``store/refs/``, one file per run folder, so the
@@ -80,7 +80,7 @@ class StageDir:
 
     @property
     def lock_path(self) -> Path:
-        return self.dir.with_name(self.dir.name + ".lock")
+        return self.dir.parent / ".locks" / f"{self.dir.name}.lock"
 
     def record(self) -> dict[str, Any]:
         return read_json(self.record_path)
@@ -211,7 +211,7 @@ class StageDir:
     def lock(self, *, run: str, wait: bool = True, on_wait=None) -> Iterator[None]:
         """Hold this stage exclusively. ``on_wait(holder)`` is called once if another process
         has it; with ``wait=False`` that is a RunError naming the holder instead."""
-        self.dir.parent.mkdir(parents=True, exist_ok=True)
+        self.lock_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.lock_path, "a+") as handle:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -325,7 +325,7 @@ class Store:
         users = self.references()
         rows = []
         for path in sorted(self.root.iterdir()):
-            if not path.is_dir() or path.name == "refs":
+            if not path.is_dir() or path.name in ("refs", ".locks"):
                 continue
             rec = read_json(path / "stage.json")
             leftover = ".incomplete-" in path.name
@@ -351,7 +351,7 @@ class Store:
             if row["runs"]:
                 continue
             path = self.root / row["name"]
-            lock = path.with_name(path.name + ".lock")
+            lock = self.root / ".locks" / f"{path.name}.lock"
             if _is_locked(lock):
                 continue
             removed.append(row)
