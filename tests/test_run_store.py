@@ -264,9 +264,9 @@ def test_no_wait_names_the_holder(plugin, tmp_path, base_model):
     )
     try:
         assert proc.stdout.readline().strip() == "locked"
-        with pytest.raises(RunError, match=r"being computed by process 1 on h \(run 'r'"):
-            with stage.lock(run="me", wait=False):
-                pass
+        pattern = r"being computed by process 1 on h \(run 'r'"
+        with pytest.raises(RunError, match=pattern), stage.lock(run="me", wait=False):
+            pass
     finally:
         proc.kill()
         proc.wait()
