@@ -18,7 +18,7 @@ defaults:
                                            per_device_train_batch_size: 4}}}
   aft: {backend: trl, data: cheese, options: {sft: {max_steps: 2, max_length: 96}}}
   evals: [{task: value_generalization, args: {top_logprobs: 50}}]
-eval: {max_tokens: 4, limit: 6}
+eval: {generate: {max_tokens: 4}, limit: 6}
 arms:
   - name: affordability
     spec: pro-affordability
@@ -40,13 +40,15 @@ def test_run_then_resume(tmp_path):
     arms = out["comparison"]["arms"]
     assert set(arms) == {"affordability", "america", "no-msm"}
     for cells in arms.values():
-        decided = cells["value_generalization/decided_rate"]
-        assert decided["n"] == 6 and 0.0 <= decided["value"] <= 1.0
+        decided = cells["value_generalization/forced_choice/decided"]
+        # the first 6 samples are 3 items, each asked in both orders
+        assert (decided["n_items"], decided["n_samples"]) == (3, 6)
+        assert 0.0 <= decided["value"] <= 1.0
 
     run = logs / "e2e"
     manifest = json.loads((run / "manifest.json").read_text())
-    assert set(manifest["stages"].values()) == {"done"}
-    assert manifest["arms"]["no-msm"]["stages"]["midtrain"] is None
+    assert {s["status"] for s in manifest["stages"].values()} == {"done"}
+    assert manifest["arms"]["no-msm"]["seeds"][0]["midtrain"] is None
     assert manifest["arms"]["america"]["spec"]["name"] == "pro-america"
     assert manifest["plugins"]["msmkit.backends"].startswith("msmkit")
     data = manifest["arms"]["america"]["data"]
@@ -58,15 +60,16 @@ def test_run_then_resume(tmp_path):
     # every model stage produced a folder that from_pretrained loads
     from transformers import AutoModelForCausalLM
 
-    for stage in run.glob("stages/aft-*"):
+    store = logs / "store"
+    for stage in store.glob("aft-*"):
         record = json.loads((stage / "stage.json").read_text())
-        AutoModelForCausalLM.from_pretrained(record["outputs"]["model"])
+        AutoModelForCausalLM.from_pretrained(stage / record["outputs"]["model"])
 
     # the same command again resumes: every stage is skipped, results are the same
     second = run_cli("run", str(exp), "--log-dir", str(logs), cwd=tmp_path)
     assert second.returncode == 0, second.stderr[-3000:]
     assert second.stderr.count("skipped") == len(manifest["stages"])
-    attempts = [json.loads(p.read_text())["attempts"] for p in run.glob("stages/*/stage.json")]
+    attempts = [json.loads(p.read_text())["attempts"] for p in store.glob("*/stage.json")]
     assert attempts and set(attempts) == {1}
 
 
@@ -111,7 +114,7 @@ def test_kill_9_mid_training_then_rerun(tmp_path):
     deadline = time.monotonic() + 120
     record = None
     while time.monotonic() < deadline and proc.poll() is None:
-        found = list((logs / "killed" / "stages").glob("midtrain-*/stage.json"))
+        found = list((logs / "store").glob("midtrain-*/stage.json"))
         if found and json.loads(found[0].read_text()).get("status") == "running":
             record = found[0]
             break
@@ -121,7 +124,7 @@ def test_kill_9_mid_training_then_rerun(tmp_path):
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
 
-    corpus_dir = next((logs / "killed" / "stages").glob("corpus-*"))
+    corpus_dir = next((logs / "store").glob("corpus-*"))
     corpus = (corpus_dir / "corpus.jsonl").read_bytes()
     assert json.loads(record.read_text())["status"] == "running"  # left as the kill found it
 
@@ -132,3 +135,5 @@ def test_kill_9_mid_training_then_rerun(tmp_path):
     rec = json.loads(record.read_text())
     assert rec["status"] == "done" and rec["attempts"] == 2
     assert (record.parent / "model" / "config.json").is_file()
+    # the killed attempt's partial output was set aside, not trained on or overwritten
+    assert len(list((logs / "store").glob(f"{record.parent.name}.incomplete-*"))) <= 1

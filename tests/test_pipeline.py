@@ -240,3 +240,41 @@ def test_run_folder_of_another_experiment_is_refused(plugin, tmp_path, base_mode
     with pytest.raises(RunError, match="holds a run of experiment 'mech'"):
         run(["run", str(other), "--log-dir", logs, "--run-name", "mech"])
     assert (tmp_path / "logs" / "mech" / "manifest.json").read_text() == before
+
+
+TRL_EXP = """\
+name: trl-typo
+base_model: {{tiny: {{}}}}
+defaults:
+  midtrain:
+    backend: trl
+    options: {{sft: {{max_steps: 1}}}}
+  aft:
+    backend: trl
+    data: cheese
+    options:
+      sft: {{{sft}}}
+arms:
+  - name: a
+    spec: pro-america
+"""
+
+
+@pytest.mark.parametrize(
+    ("sft", "where", "hint"),
+    [
+        ("num_train_epoch: 2", ":11: defaults.aft.options.sft.num_train_epoch", "num_train_epochs"),
+        ("num_train_epochs: two", ":11: defaults.aft.options.sft.num_train_epochs", ""),
+        ("learning_rate: -0.1", ":11: defaults.aft.options.sft.learning_rate", ""),
+        ("per_device_train_batch_size: 0", ":11: defaults.aft.options.sft.per_device", ""),
+    ],
+)
+def test_a_typo_in_aft_training_options_fails_the_plan(tmp_path, sft, where, hint):
+    exp = tmp_path / "exp.yaml"
+    exp.write_text(TRL_EXP.format(sft=sft))
+    for command in ("plan", "run"):
+        with pytest.raises(ConfigError) as err:
+            run([command, str(exp), "--log-dir", str(tmp_path / "logs")])
+        assert where in str(err.value)
+        assert hint in (err.value.hint or "")
+    assert not (tmp_path / "logs").exists()  # nothing was generated or trained

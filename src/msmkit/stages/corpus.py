@@ -41,7 +41,7 @@ class CorpusKind:
         return Estimate("corpus", items=options.items, tokens=options.tokens)
 
     def run(self, ctx: StageContext) -> dict[str, Any]:
-        from msmkit.corpus import CorpusWriter, corpus_stats
+        from msmkit.corpus import CorpusWriter, Provenance, check_resumable, corpus_stats
         from msmkit.hashing import sha256_file
         from msmkit.registry import get_registry
         from msmkit.spec import parse_spec
@@ -52,6 +52,10 @@ class CorpusKind:
         entry = get_registry("generators").entry(opts.generator)
         gen_options = entry.component.Options.model_validate(opts.generator_options)
         path = ctx.dir / "corpus.jsonl"
+        expected = Provenance(
+            spec.name, spec.hash, entry.name, opts.generator_version, settings=None
+        )
+        check_resumable(path, expected)  # a folder holding other documents is never mixed
         with CorpusWriter(path) as writer, ctx.progress(total=opts.items or None) as advance:
             already = writer.existing_ids
             advance(len(already))

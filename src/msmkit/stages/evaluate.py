@@ -69,23 +69,29 @@ def check_task_args(fn: Any, args: dict[str, Any]) -> None:
 
 
 def check_generate(settings: dict[str, Any], where: tuple = ("generate",)) -> None:
+    """Inspect ``GenerateConfig`` fields only, each of the right type."""
+    import difflib
+
     from inspect_ai.model import GenerateConfig
     from pydantic import ValidationError
 
+    fields = list(GenerateConfig.model_fields)
+    for key in settings:
+        if key not in GenerateConfig.model_fields:
+            close = difflib.get_close_matches(key, fields, n=1)
+            raise OptionError(
+                "not an Inspect GenerateConfig field",
+                loc=(*where, key),
+                hint=(f"did you mean {close[0]!r}? " if close else "")
+                + "e.g. max_tokens, temperature, top_p, seed, reasoning_tokens",
+            )
     try:
         GenerateConfig.model_validate(settings)
     except ValidationError as exc:
         err = exc.errors()[0]
         raise OptionError(
-            f"{err['msg']}", loc=(*where, *err["loc"]), hint="Inspect GenerateConfig fields"
+            err["msg"], loc=(*where, *err["loc"]), hint="see Inspect's GenerateConfig"
         ) from None
-    unknown = [k for k in settings if k not in GenerateConfig.model_fields]
-    if unknown:
-        raise OptionError(
-            "not an Inspect GenerateConfig field",
-            loc=(*where, unknown[0]),
-            hint="e.g. max_tokens, temperature, top_p, seed, reasoning_tokens",
-        )
 
 
 class EvalKind:
@@ -115,6 +121,12 @@ class EvalKind:
         entry = get_registry("tasks").entry(opts.task)
         task_fn = entry.call("loading the task", entry.component.load)
         task = entry.call("building the task", task_fn, **opts.task_args)
+        from msmkit.compare import task_name
+
+        if task_name(getattr(task, "name", "")) != opts.task:
+            from inspect_ai import task_with
+
+            task = task_with(task, name=opts.task)  # logs and metrics carry msmkit's name
         model = model_name(opts, ctx.inputs["model"].value("model"))
         model_args = dict(opts.model_args)
         if opts.provider == "hf":
