@@ -236,7 +236,8 @@ def test_comparison_with_seeds_and_several_tasks(tmp_path: Path) -> None:
     assert pair["ci95"] == pytest.approx(list(ref.confidence_interval()))
 
     rich_tables = compare.to_rich(table, "exp")
-    assert [t.title for t in rich_tables] == ["exp: toy", "exp: toy, differences", "exp: other"]
+    titles = [t.title for t in rich_tables]
+    assert titles == ["exp: toy", "exp: toy, differences (a − b)", "exp: other"]
     assert "not corrected" in str(rich_tables[-1].caption)
 
 

@@ -161,3 +161,16 @@ def test_bad_generate_settings_and_roles_fail_the_plan(plugin, tmp_path, base):
         invoke("plan", str(path))
     with pytest.raises(ConfigError, match=r":5: eval.roles.grader: 'judge' is not an Inspect"):
         invoke("plan", str(write(tmp_path, base, grader="judge")))
+
+
+def test_how_a_checkpoint_is_named_to_inspect(tmp_path):
+    from msmkit.stages.evaluate import EvalOptions, model_name
+
+    ckpt = tmp_path / "ckpt"
+    ckpt.mkdir()
+    assert model_name(EvalOptions(task="t"), str(ckpt)) == f"hf/{ckpt.resolve()}"
+    vllm = EvalOptions(task="t", provider="vllm")
+    assert model_name(vllm, str(ckpt)) == f"vllm/{ckpt.resolve()}"  # Inspect starts a server
+    served = EvalOptions(task="t", provider="vllm", base_url="http://h:8000/v1", served_name="m")
+    assert model_name(served, str(ckpt)) == "vllm/m"
+    assert model_name(EvalOptions(task="t"), "Qwen/Qwen2.5-0.5B") == "hf/Qwen/Qwen2.5-0.5B"

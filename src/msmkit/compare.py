@@ -343,23 +343,30 @@ def to_rich(table: dict[str, Any], title: str) -> list[Any]:
     out: list[Any] = []
     for task, keys in _by_task(table["columns"]).items():
         t = Table(title=f"{title}: {task}", title_justify="left")
-        t.add_column("metric", overflow="fold")
+        t.add_column("metric", no_wrap=True)
         for arm in arms:
             t.add_column(arm, justify="right")
+        sep = " " if len(arms) <= 2 else "\n"
         for key in keys:
-            cells = [format_cell(table["arms"][arm][key], sep="\n") for arm in arms]
+            cells = [format_cell(table["arms"][arm][key], sep=sep) for arm in arms]
             t.add_row(key.removeprefix(task + "/"), *cells)
         out.append(t)
         pairs = [p for p in table["pairs"] if p["metric"].partition("/")[0] == task]
         if pairs:
-            d = Table(title=f"{title}: {task}, differences", title_justify="left")
-            d.add_column("metric", overflow="fold")
-            d.add_column("a − b")
+            one = len({(p["a"], p["b"]) for p in pairs}) == 1
+            name = f"{title}: {task}, differences"
+            if one:
+                name += f" ({pairs[0]['a']} − {pairs[0]['b']})"
+            d = Table(title=name, title_justify="left")
+            d.add_column("metric", no_wrap=True)
+            if not one:
+                d.add_column("a − b")
             d.add_column("diff [95% CI]", justify="right", no_wrap=True)
             d.add_column("p", justify="right", no_wrap=True)
-            d.add_column("test")
+            d.add_column("test", no_wrap=True)
             for pair in pairs:
-                d.add_row(*_pair_row(pair, task))
+                row = _pair_row(pair, task)
+                d.add_row(*(row[:1] + row[2:] if one else row))
             out.append(d)
     if out and table["notes"]:
         out[-1].caption = "\n".join(table["notes"])

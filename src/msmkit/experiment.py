@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from msmkit.components import Options
 from msmkit.errors import ConfigError
 from msmkit.naming import MAX_NAME, SLUG
 from msmkit.yamlfile import format_loc, line_of, load_yaml, validate
@@ -26,18 +27,12 @@ MAX_EXPERIMENT_BYTES = 1 << 20
 """An experiment file is a page of settings; anything past 1 MiB is refused unread."""
 
 
-class Strict(BaseModel):
-    """Base of every user-written settings block: unknown keys are errors."""
-
-    model_config = ConfigDict(extra="forbid")
-
-
-class ComponentRef(Strict):
+class ComponentRef(Options):
     name: str
     options: dict[str, Any] = Field(default_factory=dict)
 
 
-class StageRef(Strict):
+class StageRef(Options):
     """A stage of a plugin's kind (``msmkit list stages``) with its options."""
 
     stage: str
@@ -48,7 +43,7 @@ class GenerateSettings(ComponentRef):
     name: str = "offline"
 
 
-class TrainSettings(Strict):
+class TrainSettings(Options):
     backend: str = "trl"
     options: dict[str, Any] = Field(default_factory=dict)
 
@@ -60,7 +55,7 @@ class AFTSettings(TrainSettings):
     )
 
 
-class EvalRef(Strict):
+class EvalRef(Options):
     task: str
     args: dict[str, Any] = Field(default_factory=dict)
     generate: dict[str, Any] = Field(
@@ -72,13 +67,13 @@ class EvalRef(Strict):
     )
 
 
-class TinyBase(Strict):
+class TinyBase(Options):
     """Build a random-weight tiny model offline (tokenizer trained on the run's texts)."""
 
     tiny: dict[str, Any] = Field(default_factory=dict)
 
 
-class ServeSettings(Strict):
+class ServeSettings(Options):
     """How the checkpoint under test reaches Inspect.
 
     ``hf``: loaded in-process by Inspect's transformers provider. ``vllm``: Inspect starts a
@@ -100,7 +95,7 @@ class ServeSettings(Strict):
         return value
 
 
-class EvalSettings(Strict):
+class EvalSettings(Options):
     """Settings shared by every eval of the experiment (a task's own ``generate`` wins)."""
 
     generate: dict[str, Any] = Field(default_factory=dict)
@@ -110,7 +105,7 @@ class EvalSettings(Strict):
     limit: int | None = Field(None, ge=1, description="evaluate only the first N samples")
 
 
-class Defaults(Strict):
+class Defaults(Options):
     generate: GenerateSettings = Field(default_factory=GenerateSettings)
     filters: list[StageRef] = Field(default_factory=list)
     midtrain: TrainSettings | None = Field(default_factory=TrainSettings)
@@ -118,7 +113,7 @@ class Defaults(Strict):
     evals: list[EvalRef] = Field(default_factory=list)
 
 
-class Arm(Strict):
+class Arm(Options):
     name: str = Field(pattern=SLUG, max_length=MAX_NAME)
     spec: str | None = Field(None, description="spec name or path; none = no midtraining")
     variants: list[ComponentRef] = Field(default_factory=list)
@@ -129,7 +124,7 @@ class Arm(Strict):
     evals: list[EvalRef] | None = None
 
 
-class Experiment(Strict):
+class Experiment(Options):
     name: str = Field(pattern=SLUG, max_length=MAX_NAME)
     description: str = ""
     seed: int = 0

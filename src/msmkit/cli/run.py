@@ -37,7 +37,7 @@ def _prepare(experiment: str, run_name: str | None, output: Path | None, log_dir
 def short_id(node) -> str:
     """``midtrain-1a2b3c4d``: enough to tell stages apart in a plan (the store folder name
     carries 16 hex digits)."""
-    return f"{node.kind.name}-{node.key[:8]}"
+    return f"{node.kind.name}-{node.key[:6]}"
 
 
 def _needs(node) -> str:
@@ -87,7 +87,8 @@ def print_plan(graph, folder) -> None:
         title=f"Plan: {graph.exp.name} → {folder.path}  (stages in {graph.store.root})",
         title_justify="left",
     )
-    for col in ("stage", "what", "arms", "needs", "status"):
+    table.add_column("stage", no_wrap=True)
+    for col in ("what", "arms", "needs", "status"):
         table.add_column(col)
     table.add_column("items", justify="right")
     table.add_column("~tokens", justify="right")
@@ -97,7 +98,7 @@ def print_plan(graph, folder) -> None:
         table.add_row(
             short_id(node),
             node.label,
-            ", ".join(node.arms),
+            "all" if len(node.arms) == len(graph.arms) > 1 else ", ".join(node.arms),
             _needs(node),
             STATUS_TEXT.get(status, status),
             str(node.estimate.items or ""),

@@ -20,7 +20,6 @@ and between-arm tests on the same rates.
 
 from __future__ import annotations
 
-import json
 import random
 import zlib
 from collections.abc import Iterable, Sequence
@@ -44,6 +43,7 @@ from inspect_ai.solver import TaskState, generate
 
 from msmkit.errors import ConfigError
 from msmkit.evals.scoring import read_choice
+from msmkit.jsonl import read_jsonl
 from msmkit.resources import bundled
 
 TASK_DIR = "value_generalization"
@@ -89,11 +89,7 @@ def load_items(path: str | Path | None = None) -> list[ChoiceItem]:
     file = Path(path) if path else bundled("tasks") / TASK_DIR / ITEMS_FILE
     if not file.is_file():
         raise ConfigError(f"item file not found: {file}", hint="Pass an existing JSONL file.")
-    items = []
-    for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), start=1):
-        if line.strip():
-            items.append(ChoiceItem.from_row(json.loads(line), where=f"{file}:{number}"))
-    return items
+    return [ChoiceItem.from_row(row, where=f"{file}:{n}") for n, row in read_jsonl(file)]
 
 
 def _as_list(value: str | Sequence[str] | None) -> list[str] | None:

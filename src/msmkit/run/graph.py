@@ -29,6 +29,7 @@ from msmkit.errors import (
     UnknownComponentError,
 )
 from msmkit.experiment import Arm, EvalRef, ExperimentFile, StageRef, TinyBase
+from msmkit.jsonl import read_jsonl
 from msmkit.naming import looks_like_path
 from msmkit.registry import Entry, get_registry
 from msmkit.run.modelref import ModelInput, resolve_base_model
@@ -171,6 +172,9 @@ class Graph:
 
     def _option_error(self, exc: OptionError, loc: Loc) -> ConfigError:
         return self.ef.error((*loc, *exc.loc), exc.message, exc.hint)
+
+    def _seed_note(self, seed: int) -> str:
+        return f" (seed {seed})" if len(self.exp.all_seeds()) > 1 else ""
 
     def _where(self, i: int, arm: Arm, name: str) -> Loc:
         """Where a setting of arm ``i`` was written: in the arm, or in ``defaults``."""
@@ -332,9 +336,11 @@ class Graph:
             )
             for n, (_, up) in enumerate(datas):
                 slots[f"chats-{n}"] = up
-            return self.add(
+            node = self.add(
                 "tiny-base", options, slots, arm=first, role="base", where=("base_model",)
             )
+            node.arms = [a.name for a in self.exp.arms]  # every arm starts from it
+            return node
         return self._plugin_stage(base, ("base_model",), {}, "model", first)
 
     # -- training and evals
@@ -386,7 +392,7 @@ class Graph:
                 arm=arm.name,
                 role="midtrain",
                 where=where,
-                label=f"midtrain on {spec_name} (seed {chain.seed})",
+                label=f"midtrain on {spec_name}{self._seed_note(chain.seed)}",
             )
             _note(info, entry)
         aft = self.exp.aft_for(arm)
@@ -412,11 +418,10 @@ class Graph:
                 arm=arm.name,
                 role="aft",
                 where=where,
-                label=f"AFT on {data_name} (seed {chain.seed})",
+                label=f"AFT on {data_name}{self._seed_note(chain.seed)}",
             )
             if isinstance(data, Upstream) and not model.estimate.items:
-                rows = data.path("data").read_text(encoding="utf-8").splitlines()
-                model.estimate.items = sum(1 for r in rows if r.strip())
+                model.estimate.items = sum(1 for _ in read_jsonl(data.path("data")))
             _note(info, entry)
         ewhere = self._where(i, arm, "evals")
         for k, ref in enumerate(self.exp.evals_for(arm)):
