@@ -36,3 +36,23 @@ def run_cli(
         text=True,
         timeout=timeout,
     )
+
+
+@pytest.fixture
+def plugin(fresh_plugins):
+    """The run-machinery test plugin (tests/stage_plugins.py), registered fresh."""
+    from stage_plugins import CopyBackend, Shout, TestPlugin
+
+    CopyBackend.calls.clear()
+    Shout.runs = 0
+    fresh_plugins.register_plugin(TestPlugin(), "test-plugin")
+    yield
+
+
+@pytest.fixture
+def base_model(tmp_path):
+    """A stand-in base model folder (a config.json, nothing to load)."""
+    d = tmp_path / "base"
+    d.mkdir()
+    (d / "config.json").write_text("{}")
+    return d

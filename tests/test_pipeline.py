@@ -8,26 +8,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from stage_plugins import CopyBackend, Shout, TestPlugin, _noop_task
+from stage_plugins import CopyBackend, _noop_task
 
 from msmkit.errors import ConfigError, PluginError, RunError
-
-
-@pytest.fixture
-def plugin(fresh_plugins):
-    CopyBackend.calls.clear()
-    Shout.runs = 0
-    fresh_plugins.register_plugin(TestPlugin(), "test-plugin")
-    yield
-
-
-@pytest.fixture
-def base_model(tmp_path):
-    d = tmp_path / "base"
-    d.mkdir()
-    (d / "config.json").write_text("{}")
-    return d
-
 
 EXP = """\
 name: mech

@@ -15,27 +15,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from stage_plugins import CopyBackend, Shout, TestPlugin
+from stage_plugins import CopyBackend, Shout
 
 from msmkit.errors import ConfigError
 
 HERE = Path(__file__).parent
-
-
-@pytest.fixture
-def plugin(fresh_plugins):
-    CopyBackend.calls.clear()
-    Shout.runs = 0
-    fresh_plugins.register_plugin(TestPlugin(), "test-plugin")
-    yield
-
-
-@pytest.fixture
-def base_model(tmp_path):
-    d = tmp_path / "base"
-    d.mkdir()
-    (d / "config.json").write_text("{}")
-    return d
 
 
 EXP = """\

@@ -66,9 +66,12 @@ class Node:
         return self.stage.content_key() if self.stage.record_path.exists() else self.key
 
     def slot_keys(self) -> dict[str, str]:
-        return {
-            s: (v.content_key() if isinstance(v, Node) else v.key) for s, v in self.slots.items()
-        }
+        return slot_keys(self.slots)
+
+
+def slot_keys(slots: dict[str, Node | Upstream]) -> dict[str, str]:
+    """What fills each slot, by key: a stage's content key, or an external input's key."""
+    return {s: (v.content_key() if isinstance(v, Node) else v.key) for s, v in slots.items()}
 
 
 @dataclass
@@ -81,10 +84,6 @@ class Chain:
     midtrain: Node | None = None
     aft: Node | None = None
     evals: dict[str, Node] = field(default_factory=dict)
-
-    def nodes(self) -> list[Node]:
-        out = [self.corpus, *self.filters, self.midtrain, self.aft, *self.evals.values()]
-        return [n for n in out if n is not None]
 
 
 @dataclass
@@ -122,10 +121,7 @@ class Graph:
     ) -> Node:
         entry = self._entry("stages", kind_name, (*where, "stage"))
         kind = entry.component
-        slot_keys = {
-            s: (v.content_key() if isinstance(v, Node) else v.key) for s, v in slots.items()
-        }
-        key = stage_fingerprint(kind, options, slot_keys)
+        key = stage_fingerprint(kind, options, slot_keys(slots))
         stage = self.store.stage(kind.name, key)
         if stage.name in self.nodes:
             node = self.nodes[stage.name]
