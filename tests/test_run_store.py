@@ -387,3 +387,12 @@ def test_huge_experiment_file_is_refused_unread(tmp_path):
     path.write_text("name: big\n# " + "x" * (2 << 20) + "\n")
     with pytest.raises(ConfigError, match="too large for a settings file"):
         run("plan", str(path))
+
+
+def test_a_pinned_hub_revision_reaches_the_loader(tmp_path):
+    from msmkit.training.trl import resolve_model_ref
+
+    ref = resolve_model_ref("Qwen/Qwen2.5-0.5B@a1b2c3")
+    assert (ref.kind, ref.path, ref.revision) == ("hub", "Qwen/Qwen2.5-0.5B", "a1b2c3")
+    assert ref.hub_kwargs == {"revision": "a1b2c3"}
+    assert resolve_model_ref("Qwen/Qwen2.5-0.5B").hub_kwargs == {}

@@ -314,7 +314,10 @@ class Graph:
                 except Exception as exc:
                     msg = getattr(exc, "message", str(exc))
                     raise self.ef.error(("base_model",), msg, getattr(exc, "hint", None)) from None
-            return Upstream("model", self.base.key, {"model": self.base.model})
+            name = self.base.model
+            if self.base.revision and "@" in base:  # pinned by the user: loaders get it too
+                name = f"{name}@{self.base.revision}"
+            return Upstream("model", self.base.key, {"model": name})
         if isinstance(base, TinyBase):
             from msmkit.stages.tiny_base import TinyBaseOptions
 

@@ -127,8 +127,13 @@ class EvalKind:
             from inspect_ai import task_with
 
             task = task_with(task, name=opts.task)  # logs and metrics carry msmkit's name
-        model = model_name(opts, ctx.inputs["model"].value("model"))
+        checkpoint, revision = ctx.inputs["model"].value("model"), ""
+        if not Path(checkpoint).exists():  # a hub id, maybe pinned: org/name@revision
+            checkpoint, _, revision = checkpoint.partition("@")
+        model = model_name(opts, checkpoint)
         model_args = dict(opts.model_args)
+        if revision and opts.provider == "hf":
+            model_args.setdefault("revision", revision)  # a pinned hub base, evaluated as is
         if opts.provider == "hf":
             model_args.setdefault("do_sample", False)  # greedy; hf's default samples
         log_dir = ctx.dir / "logs"

@@ -78,7 +78,7 @@ class TRLBackend:
         options, ref, _ = _check_job(job)
         config = build_sft_config(job, options, output_dir=Path(job.output_dir))
         if ref.kind == "hub":
-            load_hub_config(ref.path)
+            load_hub_config(ref.path, ref.revision)
         tokenizer = load_tokenizer(ref)
         _check_tokenizer(job.stage, options, tokenizer)
         notes = []

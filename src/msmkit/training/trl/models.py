@@ -23,6 +23,11 @@ class ModelRef:
 
     kind: Literal["local", "adapter", "hub"]
     path: str
+    revision: str | None = None  # a hub id's pinned revision (``org/name@rev``)
+
+    @property
+    def hub_kwargs(self) -> dict[str, str]:
+        return {"revision": self.revision} if self.revision else {}
 
 
 def resolve_model_ref(base_model: str) -> ModelRef:
@@ -38,8 +43,9 @@ def resolve_model_ref(base_model: str) -> ModelRef:
             f"{text} is not a model directory (no config.json)",
             hint="Point base_model at a directory saved with save_pretrained, or a hub id.",
         )
-    if _HUB_ID.match(text) and ".." not in text:
-        return ModelRef("hub", text)
+    hub, _, revision = text.partition("@")
+    if _HUB_ID.match(hub) and ".." not in hub:
+        return ModelRef("hub", hub, revision or None)
     raise ModelPathError(
         f"model path does not exist: {text}",
         hint="Check the path, run the stage that produces it, or use a hub id like 'org/name'.",
@@ -55,11 +61,11 @@ def _hub_error(ref_path: str, exc: Exception) -> ModelPathError:
     )
 
 
-def load_hub_config(hub_id: str) -> None:
+def load_hub_config(hub_id: str, revision: str | None = None) -> None:
     from transformers import AutoConfig
 
     try:
-        AutoConfig.from_pretrained(hub_id)
+        AutoConfig.from_pretrained(hub_id, **({"revision": revision} if revision else {}))
     except Exception as exc:  # hub, network and parse errors all mean "unusable"
         raise _hub_error(hub_id, exc) from None
 
@@ -87,7 +93,8 @@ def load_tokenizer(ref: ModelRef) -> PreTrainedTokenizerBase:
 
     source = tokenizer_source(ref)
     try:
-        return AutoTokenizer.from_pretrained(source)
+        extra = ref.hub_kwargs if source == ref.path else {}
+        return AutoTokenizer.from_pretrained(source, **extra)
     except Exception as exc:
         if ref.kind == "hub":
             raise _hub_error(ref.path, exc) from None
@@ -103,7 +110,8 @@ def load_model(ref: ModelRef, init_kwargs: dict[str, Any]):
 
     source = adapter_base(ref.path) if ref.kind == "adapter" else ref.path
     try:
-        model = AutoModelForCausalLM.from_pretrained(source, **init_kwargs)
+        extra = ref.hub_kwargs if ref.kind == "hub" else {}
+        model = AutoModelForCausalLM.from_pretrained(source, **extra, **init_kwargs)
     except Exception as exc:
         if ref.kind == "hub" or not Path(source).exists():
             raise _hub_error(source, exc) from None
