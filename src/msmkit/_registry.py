@@ -7,4 +7,6 @@ imports: Inspect swallows import errors here and reports "task not found" instea
 
 # ruff: noqa: F401
 
+from msmkit.evals.agentic_misalignment import agentic_misalignment
+from msmkit.evals.reasoning_patterns import reasoning_patterns
 from msmkit.evals.value_generalization import value_generalization

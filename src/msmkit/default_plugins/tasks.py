@@ -6,6 +6,14 @@ from msmkit.hookspecs import hookimpl
 def register_eval_tasks(register):
     register(
         EvalTask(
+            name="agentic_misalignment",
+            task="msmkit.evals.agentic_misalignment:agentic_misalignment",
+            description="Agentic misalignment (Lynch et al.) as in the MSM paper: exfiltration, "
+            "murder, leaking x 9 goal conditions; needs a grader model role",
+        )
+    )
+    register(
+        EvalTask(
             name="value_generalization",
             task="msmkit.evals.value_generalization:value_generalization",
             description="OOD value generalization for the cheese-world values "
