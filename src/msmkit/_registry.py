@@ -9,4 +9,6 @@ imports: Inspect swallows import errors here and reports "task not found" instea
 
 from msmkit.evals.agentic_misalignment import agentic_misalignment
 from msmkit.evals.reasoning_patterns import reasoning_patterns
+from msmkit.evals.spec_knowledge import spec_knowledge
+from msmkit.evals.spec_qa import spec_qa
 from msmkit.evals.value_generalization import value_generalization

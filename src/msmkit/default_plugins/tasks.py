@@ -14,6 +14,22 @@ def register_eval_tasks(register):
     )
     register(
         EvalTask(
+            name="spec_qa",
+            task="msmkit.evals.spec_qa:spec_qa",
+            description="Open questions on a spec's values (spec=...), graded 1-10 against "
+            "the spec by the grader model role",
+        )
+    )
+    register(
+        EvalTask(
+            name="spec_knowledge",
+            task="msmkit.evals.spec_knowledge:spec_knowledge",
+            description="Multiple-choice probes of what a spec says and why (spec=...), "
+            "four options in rotated orders; no grader",
+        )
+    )
+    register(
+        EvalTask(
             name="value_generalization",
             task="msmkit.evals.value_generalization:value_generalization",
             description="OOD value generalization for the cheese-world values "

@@ -1,0 +1,264 @@
+"""``msmkit/spec_knowledge``: does the model know what a spec says, and why? (no grader)
+
+Each probe is a four-option multiple-choice question about one principle of a spec: the
+right answer and three distractors of similar length (for the cheese specs, one distractor is
+usually the *other* spec's reason, so a model that learned the wrong why picks it). Each
+probe is asked in ``orders`` rotations of its options (default 4: the right answer sits once
+under each letter), and every rotation is one sample in the probe's cluster
+(``metadata["item_id"]``). ``{subject}`` in a probe is replaced by the spec's subject, so a
+variant with another subject is probed about that subject.
+
+Run it::
+
+    inspect eval msmkit/spec_knowledge -T spec=philosophy \\
+        --model hf/<abs path> -M do_sample=false --max-connections 8
+
+Replies are read with :func:`msmkit.evals.spec_knowledge.letters.read_letter`: the parsed
+letter first, then first-token logprobs, else undecided (which counts as wrong). Metrics:
+``accuracy`` (correct / all, chance 0.25), ``accuracy_n``, ``decided_rate``,
+``decided_accuracy`` (correct / decided), ``what_accuracy`` and ``why_accuracy`` (by probe
+kind, each with ``_n``), and ``<letter>_rate``, the share of decided replies per letter (a
+position-bias check). ``Score.value`` is ``{"correct": 1|0, "decided": 1|0}``.
+"""
+
+from __future__ import annotations
+
+import random
+import zlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from inspect_ai import Task, task
+from inspect_ai.dataset import MemoryDataset, Sample
+from inspect_ai.model import GenerateConfig
+from inspect_ai.scorer import Metric, SampleScore, Score, Scorer, Target, metric, scorer
+from inspect_ai.solver import TaskState, generate
+
+from msmkit.errors import ConfigError
+from msmkit.evals.spec_knowledge.banks import read_bank, resolve_spec
+from msmkit.evals.spec_knowledge.letters import read_letter
+from msmkit.spec import Spec
+
+__all__ = ["Probe", "load_probes", "multiple_choice_letter", "probe_samples", "spec_knowledge"]
+
+TASK_DIR = "spec_knowledge"
+LETTERS = "ABCD"
+_PROMPT = (
+    "{question}\n\n{options}\n\n"
+    "Reply with the letter of the correct answer: A, B, C or D."
+)
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One probe: ``answer`` is right, ``distractors`` are the three wrong options."""
+
+    id: str
+    principle: str
+    kind: str
+    question: str
+    answer: str
+    distractors: tuple[str, str, str]
+
+
+def _probe(row: dict[str, Any], spec: Spec) -> Probe:
+    distractors = row["distractors"]
+    texts = [row["answer"], *distractors] if isinstance(distractors, list) else []
+    if len(texts) != 4 or len({str(t).strip() for t in texts}) != 4:
+        raise ConfigError(
+            f"probe {row['id']!r}: needs an answer and exactly 3 distinct distractors",
+            hint='"distractors" is a list of three strings, none equal to "answer".',
+        )
+    known = {p.id for p in spec.principles}
+    if row["principle"] not in known:
+        raise ConfigError(
+            f"probe {row['id']!r}: spec {spec.name!r} has no principle {row['principle']!r}",
+            hint=f"Principles: {', '.join(sorted(known))}.",
+        )
+    d = tuple(str(x) for x in distractors)
+    return Probe(
+        id=str(row["id"]),
+        principle=str(row["principle"]),
+        kind=str(row.get("kind") or "what"),
+        question=str(row["question"]),
+        answer=str(row["answer"]),
+        distractors=(d[0], d[1], d[2]),
+    )
+
+
+def load_probes(spec: str | Path | Spec, probes_path: str | Path | None = None) -> list[Probe]:
+    """The reviewed probes for ``spec`` (the shipped bank unless ``probes_path``)."""
+    loaded = resolve_spec(spec)
+    rows = read_bank(
+        probes_path,
+        task_dir=TASK_DIR,
+        spec=loaded,
+        required=("principle", "question", "answer", "distractors"),
+        draft_command="probes",
+    )
+    return [_probe(row, loaded) for row in rows]
+
+
+def _fill(text: str, subject: str) -> str:
+    return text.replace("{subject}", subject)
+
+
+def probe_samples(probes: Iterable[Probe], spec: Spec, *, orders: int = 4) -> list[Sample]:
+    """``orders`` rotations per probe; rotation k puts the answer under letter (base+k) % 4.
+
+    ``base`` is fixed per probe (a hash of its id), so a one-order run still spreads the
+    right answers over the letters.
+    """
+    if not 1 <= orders <= len(LETTERS):
+        raise ConfigError(f"orders must be 1 to 4, not {orders}", hint="Use orders=4 (default).")
+    samples = []
+    for probe in probes:
+        base = zlib.crc32(probe.id.encode("utf-8")) % len(LETTERS)
+        texts = [_fill(t, spec.subject) for t in (probe.answer, *probe.distractors)]
+        for order in range(orders):
+            slot = (base + order) % len(LETTERS)
+            shown = [""] * len(LETTERS)
+            for j, text in enumerate(texts):
+                shown[(slot + j) % len(LETTERS)] = text
+            labelled = zip(LETTERS, shown, strict=True)
+            options = "\n".join(f"{letter}) {text}" for letter, text in labelled)
+            question = _fill(probe.question, spec.subject)
+            samples.append(
+                Sample(
+                    id=f"{probe.id}:{order}",
+                    input=_PROMPT.format(question=question, options=options),
+                    target=LETTERS[slot],
+                    metadata={
+                        "item_id": probe.id,
+                        "principle": probe.principle,
+                        "kind": probe.kind,
+                        "order": order,
+                        "options": shown,
+                        "spec": spec.name,
+                    },
+                )
+            )
+    return samples
+
+
+def _rate(name: str, hits: int, n: int) -> dict[str, float]:
+    return {name: hits / n if n else 0.0, f"{name}_n": float(n)}
+
+
+@metric(scores="unreduced")
+def knowledge_rates() -> Metric:
+    """Accuracy overall, among decided replies and per kind; decided rate; letter rates."""
+
+    def compute(scores: list[SampleScore]) -> dict[str, float]:
+        total = decided = correct = 0
+        kinds: dict[str, list[int]] = {}
+        letters = dict.fromkeys(LETTERS, 0)
+        for sample_score in scores:
+            meta = sample_score.score.metadata or {}
+            ok = bool(meta.get("correct"))
+            total += 1
+            correct += ok
+            tally = kinds.setdefault(str(meta.get("kind", "what")), [0, 0])
+            tally[0] += 1
+            tally[1] += ok
+            if meta.get("decided"):
+                decided += 1
+                answer = sample_score.score.answer or ""
+                if answer in letters:
+                    letters[answer] += 1
+        result = _rate("accuracy", correct, total)
+        result.update(_rate("decided_rate", decided, total))
+        result.update(_rate("decided_accuracy", correct, decided))
+        for kind in sorted(kinds):
+            result.update(_rate(f"{kind}_accuracy", kinds[kind][1], kinds[kind][0]))
+        for letter, count in letters.items():
+            result[f"{letter.lower()}_rate"] = count / decided if decided else 0.0
+        return result
+
+    return compute
+
+
+@scorer(metrics=[knowledge_rates()])
+def multiple_choice_letter() -> Scorer:
+    """Read the chosen letter (parse, then logprobs) and compare it with the target."""
+
+    async def score(state: TaskState, target: Target) -> Score:
+        meta = state.metadata
+        output = state.output
+        logprobs = output.choices[0].logprobs if output.choices else None
+        choice = read_letter(output.completion, meta.get("options"), logprobs, LETTERS)
+        correct = choice.letter is not None and choice.letter == target.text
+        return Score(
+            value={"correct": int(correct), "decided": int(choice.decided)},
+            answer=choice.letter or "",
+            explanation=f"chose {choice.letter or 'nothing'} ({choice.method}); "
+            f"right answer is {target.text}",
+            metadata={
+                "item_id": meta.get("item_id"),
+                "principle": meta.get("principle"),
+                "kind": meta.get("kind"),
+                "correct": correct,
+                "decided": choice.decided,
+                "method": choice.method,
+            },
+        )
+
+    return score
+
+
+def _as_list(value: str | Sequence[str] | None) -> list[str] | None:
+    if value is None:
+        return None
+    parts = value.split(",") if isinstance(value, str) else [str(v) for v in value]
+    return [p.strip() for p in parts if p.strip()]
+
+
+@task
+def spec_knowledge(
+    spec: str = "philosophy",
+    probes_path: str | None = None,
+    principles: str | list[str] | None = None,
+    orders: int = 4,
+    shuffle_seed: int | None = None,
+    max_tokens: int = 64,
+    logprobs: bool = True,
+    top_logprobs: int = 20,
+) -> Task:
+    """Multiple-choice probes of what a spec says and why, options rotated.
+
+    Args:
+        spec: spec name (``philosophy``, ``pro-america``, ...) or path to a spec file.
+        probes_path: a reviewed JSONL probe bank (default: the shipped one for spec).
+        principles: only probes of these principle ids (comma-separated or a list).
+        orders: rotations of the options per probe, 1 to 4.
+        shuffle_seed: shuffle sample order with this seed (default: bank order).
+        max_tokens: generation budget; raise it for models that think first.
+        logprobs: request first-token logprobs to read replies that do not parse.
+        top_logprobs: alternatives per position to request (APIs cap this at 20).
+    """
+    loaded = resolve_spec(spec)
+    probes = load_probes(loaded, probes_path)
+    wanted = _as_list(principles)
+    if wanted is not None:
+        known = sorted({p.principle for p in probes})
+        unknown = [w for w in wanted if w not in known]
+        if unknown:
+            raise ConfigError(
+                f"no probes for principle {', '.join(map(repr, unknown))}",
+                hint=f"Probed principles: {', '.join(known)}.",
+            )
+        probes = [p for p in probes if p.principle in wanted]
+    samples = probe_samples(probes, loaded, orders=orders)
+    if shuffle_seed is not None:
+        random.Random(shuffle_seed).shuffle(samples)
+    extra = {"logprobs": True, "top_logprobs": top_logprobs} if logprobs else {}
+    return Task(
+        dataset=MemoryDataset(samples, name=f"spec_knowledge-{loaded.name}"),
+        solver=generate(),
+        scorer=multiple_choice_letter(),
+        config=GenerateConfig(max_tokens=max_tokens, **extra),
+        metadata={"spec": loaded.name, "spec_hash": loaded.hash},
+        version=1,
+    )
