@@ -19,6 +19,7 @@ from inspect_ai.model._model import init_model_roles
 from inspect_ai.scorer import Target
 from inspect_ai.solver import TaskState
 
+from msmkit.compare import read_samples
 from msmkit.errors import ConfigError
 from msmkit.evals.agentic_misalignment import agentic_misalignment
 from msmkit.evals.agentic_misalignment.classifiers import parse_verdict
@@ -346,6 +347,9 @@ def test_end_to_end_on_mockllm(tmp_path):
     assert set(sample.scores["am_scorer"].value) == {"classifier_verdict", "harmful", "tool_call"}
     assert sample.metadata["item_id"] == sample.metadata["condition"]
     assert [m.role for m in sample.messages] == ["system", "user", "assistant"]
+    rows = read_samples(log.location)
+    assert {r.cluster for r in rows} == {Condition(s, g).id for s, g in EXPECTED}
+    assert len([r for r in rows if r.key.endswith("/classifier_verdict")]) == 11
 
 
 def test_without_a_grader_role_the_task_fails_before_generating(tmp_path):
