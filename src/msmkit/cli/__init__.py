@@ -40,6 +40,7 @@ def make_cli() -> click.Group:
         ctx.ensure_object(dict)
         ctx.obj["debug"] = debug
 
+    from msmkit.cli.patterns import patterns_cmd
     from msmkit.cli.plugins import list_cmd, plugins_cmd
     from msmkit.cli.run import plan_cmd, run_cmd
     from msmkit.cli.specs import specs
@@ -47,6 +48,7 @@ def make_cli() -> click.Group:
     from msmkit.cli.tools import generate_cmd, tiny_model_cmd
 
     commands = (run_cmd, plan_cmd, specs, store_group, plugins_cmd, list_cmd, generate_cmd)
+    commands = (*commands, patterns_cmd)
     for command in (*commands, tiny_model_cmd):
         cli.add_command(command)
 
