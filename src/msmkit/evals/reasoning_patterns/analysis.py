@@ -268,6 +268,13 @@ def summary_table(summary: Mapping[str, Any]) -> Any:
     table.add_column("kind")
     for side in SIDES:
         table.add_column(f"{side} (n={groups[side]['n']})", justify="right")
-    for row in summary["patterns"]:
-        table.add_row(row["key"], row["side"], *(_cell(row[side]) for side in SIDES))
+    rows = summary["patterns"]
+    for index, row in enumerate(rows):
+        last_of_side = index + 1 < len(rows) and rows[index + 1]["side"] != row["side"]
+        table.add_row(
+            row["key"],
+            row["side"],
+            *(_cell(row[side]) for side in SIDES),
+            end_section=last_of_side,
+        )
     return table
