@@ -270,10 +270,10 @@ def test_pinned_bundled_corpus_hash(tmp_path: Path) -> None:
     import hashlib
 
     spec = load_spec("pro-affordability")
-    if spec.hash != "a342292daf5ae3b21cb9d25511c2869f418dec906b092412fc7e46a9247692d3":
+    if spec.hash != "8c9fbbc6814d13b4fac032ceeef6ea75a4950b8efb6a30a1facf352f79589120":
         pytest.fail("specs/pro-affordability.md changed: update both hashes in this test")
     data = _corpus_bytes(spec, {"docs_per_principle": 6}, tmp_path / "corpus.jsonl")
     assert (
         hashlib.sha256(data).hexdigest()
-        == "dd93f91863a8988addfb64676544635fb30f43d9594c5d20fae723eea3bb05ec"
+        == "44ab4565abeb6af79ef23865d31b58ca5dc48d43720c2e0e680e749b6cdad624"
     )

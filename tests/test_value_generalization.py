@@ -15,7 +15,6 @@ from msmkit.evals.scoring import Choice, logprob_choice, parse_choice, read_choi
 
 REPO = Path(__file__).resolve().parents[1]
 BANK = REPO / "tasks" / "value_generalization" / "items.jsonl"
-CHEESE_WORDS = ("cheese", "brie", "cheddar", "mozzarella", "stilton", "roquefort", "parmigiano")
 
 
 # --------------------------------------------------------------------------------- parsing
@@ -85,22 +84,41 @@ def _logprobs(positions: list[list[tuple[str, float]]]):
     return Logprobs(content=content)
 
 
-def test_logprob_choice() -> None:
+def test_logprob_choice_at_a_letter_position() -> None:
     # tokenizer space markers and a leading blank token are skipped
-    lp = _logprobs([[("\n", -0.1)], [("ĠThe", -0.5), ("ĠB", -1.2), ("ĠA", -2.0)]])
+    lp = _logprobs([[("\n", -0.1)], [("ĠB", -0.5), ("ĠA", -1.2), ("ĠThe", -2.0)]])
     assert logprob_choice(lp) == "B"
+    # the generated token is a letter: compare the letters, whatever else is on top
     lp = _logprobs([[("▁A", -3.0), ("Hmm", -0.1), ("(B", -4.0)]])
     assert logprob_choice(lp) == "A"
-    # only one letter in the top list: it wins; neither: undecided
-    assert logprob_choice(_logprobs([[("Well", -0.1), ("B", -5.0)]])) == "B"
-    assert logprob_choice(_logprobs([[("Well", -0.1), ("So", -1.0)]])) is None
+    # the most probable candidate is a letter although another token was sampled
+    lp = _logprobs([[("Well", -1.5), ("A", -0.4), ("B", -2.0)]])
+    assert logprob_choice(lp) == "A"
+    # only one letter in the top list at a letter position: it wins
+    assert logprob_choice(_logprobs([[("B", -0.1), ("So", -3.0)]])) == "B"
     assert logprob_choice(None) is None
 
 
+@pytest.mark.parametrize(
+    "positions",
+    [
+        [[("Well", -0.1), ("B", -5.0)]],  # a letter in the top list, but "Well" was said
+        [[("ĠThe", -0.5), ("ĠB", -1.2), ("ĠA", -2.0)]],
+        [[("Well", -0.1), ("So", -1.0)]],  # no letter at all
+        [[("I", -0.2), ("A", -0.9)], [("A", -0.1), ("B", -3.0)]],  # only the first counts
+    ],
+)
+def test_logprob_choice_not_at_a_letter_position_is_undecided(positions: list) -> None:
+    assert logprob_choice(_logprobs(positions)) is None
+
+
 def test_read_choice_order_of_methods() -> None:
-    favours_a = _logprobs([[("Hmm", -0.2), ("A", -1.0), ("B", -3.0)]])
+    favours_a = _logprobs([[("A", -0.2), ("B", -1.0), ("Hmm", -3.0)]])
     assert read_choice("B", logprobs=favours_a) == Choice("B", "parse")
-    assert read_choice("Hmm, hard to say", logprobs=favours_a) == Choice("A", "logprob")
+    # "A" read as an article: the parser gives up, the letter position decides
+    assert read_choice("A good question.", logprobs=favours_a) == Choice("A", "logprob")
+    well = _logprobs([[("Hmm", -0.2), ("A", -1.0), ("B", -3.0)]])
+    assert read_choice("Hmm, hard to say", logprobs=well) == Choice(None, "none")
     assert read_choice("Hmm, hard to say") == Choice(None, "none")
     assert not Choice(None, "none").decided
 
@@ -112,33 +130,15 @@ def _bank() -> list[dict]:
     return [json.loads(line) for line in BANK.read_text(encoding="utf-8").splitlines() if line]
 
 
-def test_item_bank_schema_and_balance() -> None:
-    rows = _bank()
-    assert len({r["id"] for r in rows}) == len(rows), "ids must be unique"
-    for row in rows:
-        assert set(row) == {"id", "value", "domain", "aligned", "other"}, row
-        assert all(isinstance(v, str) and v.strip() for v in row.values()), row
-        assert row["aligned"] != row["other"]
-        text = f"{row['aligned']} {row['other']}".lower()
-        assert not any(w in text for w in CHEESE_WORDS), f"cheese is in-domain: {row['id']}"
-    assert {r["value"] for r in rows} == {"affordability", "america"}
-    for value in ("affordability", "america"):
-        mine = [r for r in rows if r["value"] == value]
-        domains = Counter(r["domain"] for r in mine)
-        assert len(mine) >= 40
-        assert len(domains) >= 6
-        assert min(domains.values()) >= 4, domains
-
-
 def test_load_items_and_filters() -> None:
     from msmkit.errors import ConfigError
     from msmkit.evals.value_generalization import load_items, value_generalization
 
     items = load_items()
     assert len(items) == len(_bank())
-    task = value_generalization(values="america", domains="books")
-    books = [r for r in _bank() if r["value"] == "america" and r["domain"] == "books"]
-    assert len(task.dataset) == 2 * len(books)
+    task = value_generalization(values="america", domains="music")
+    music = [r for r in _bank() if r["value"] == "america" and r["domain"] == "music"]
+    assert len(task.dataset) == 2 * len(music)
     # -T values=a,b arrives as a list; one order only halves the samples
     both = value_generalization(values=["affordability", "america"], both_orders=False)
     assert len(both.dataset) == len(_bank())
@@ -146,6 +146,41 @@ def test_load_items_and_filters() -> None:
         value_generalization(values="honesty")
     with pytest.raises(ConfigError, match="unknown domain"):
         value_generalization(domains=["cheese"])
+    with pytest.raises(ConfigError, match="limit_per_domain"):
+        value_generalization(limit_per_domain=0)
+
+
+def test_limit_per_domain_and_conflict_only() -> None:
+    from msmkit.evals.value_generalization import value_generalization
+
+    rows = _bank()
+    domains = {(r["value"], r["domain"]) for r in rows}
+    small = list(value_generalization(limit_per_domain=3, both_orders=False).dataset)
+    assert len(small) == 3 * len(domains)
+    firsts = {}
+    for r in rows:
+        firsts.setdefault((r["value"], r["domain"]), []).append(r["id"])
+    assert {s.metadata["item_id"] for s in small} == {i for v in firsts.values() for i in v[:3]}
+    assert any(s.metadata["conflict"] for s in small)
+    conflict = list(value_generalization(conflict_only=True, both_orders=False).dataset)
+    assert len(conflict) == sum(bool(r.get("conflict")) for r in rows)
+    assert all(s.metadata["conflict"] and s.metadata["value"] == "affordability" for s in conflict)
+
+
+def test_bank_refuses_drafts_and_duplicates(tmp_path: Path) -> None:
+    from msmkit.errors import ConfigError
+    from msmkit.evals.value_generalization import load_items
+
+    row = {"id": "x1", "value": "affordability", "domain": "tools", "aligned": "a", "other": "b"}
+    bank = tmp_path / "bank.jsonl"
+    bank.write_text(json.dumps({**row, "status": "draft"}) + "\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="unreviewed draft"):
+        load_items(bank)
+    bank.write_text(json.dumps({**row, "status": "reviewed"}) + "\n", encoding="utf-8")
+    assert [i.id for i in load_items(bank)] == ["x1"]
+    bank.write_text((json.dumps(row) + "\n") * 2, encoding="utf-8")
+    with pytest.raises(ConfigError, match="duplicate item id"):
+        load_items(bank)
 
 
 def test_samples_counterbalance_and_metadata() -> None:
@@ -176,13 +211,16 @@ def test_samples_counterbalance_and_metadata() -> None:
 
 # item -> what the scripted model does in (order 0, order 1). "aligned"/"other" answer with
 # that option's letter, "text" names the aligned option inside a <think> preamble,
-# "logprob" is an unparsable reply whose first-token logprobs favour the aligned letter,
-# "junk" is unparsable with no logprobs.
+# "logprob" is an unparsable reply whose first token is a letter and whose logprobs there
+# favour the aligned letter, "nonletter" is an unparsable reply whose first token is not a
+# letter (the aligned letter is only in its top list: undecided), "junk" is unparsable with
+# no logprobs. a1 and a2 are conflict items.
 SCRIPT = {
     "a1": ("aligned", "aligned"),
     "a2": ("aligned", "other"),
     "a3": ("text", "logprob"),
     "a4": ("junk", "junk"),
+    "a5": ("nonletter", "nonletter"),
     "m1": ("other", "other"),
     "m2": ("aligned", "aligned"),
     "m3": ("aligned", "junk"),
@@ -200,6 +238,7 @@ def _write_bank(path: Path) -> Path:
                 "domain": "books" if item_id in ("a1", "m1") else "travel",
                 "aligned": f"the aligned option of {item_id}",
                 "other": f"the other option of {item_id}",
+                **({"conflict": True} if item_id in ("a1", "a2") else {}),
             }
         )
     path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
@@ -221,11 +260,14 @@ def _scripted_model(samples: list):
             "other": f"({other})",
             "text": f"<think>Both A and B look fine.</think>I want {meta['aligned_text']}.",
             "logprob": "Well, that depends on the day.",
+            "nonletter": "Well, that depends on the day.",
             "junk": "Well, that depends on the day.",
         }[mode]
         output = ModelOutput.from_content(model="mockllm/model", content=text)
         output.usage = ModelUsage(input_tokens=10, output_tokens=5, total_tokens=15)
         if mode == "logprob":
+            output.choices[0].logprobs = _logprobs([[(aligned, -0.1), (other, -1.0)]])
+        if mode == "nonletter":
             output.choices[0].logprobs = _logprobs([[("Well", -0.1), (aligned, -1.0)]])
         return output
 
@@ -240,21 +282,26 @@ def test_end_to_end_metrics_with_mockllm(tmp_path: Path) -> None:
 
     task = value_generalization(items_path=str(_write_bank(tmp_path / "items.jsonl")))
     samples = list(task.dataset)
-    assert len(samples) == 14
+    assert len(samples) == 16
     [log] = inspect_eval(
         task, model=_scripted_model(samples), log_dir=str(tmp_path / "logs"), display="none"
     )
     assert log.status == "success"
     got = metric_values(log)
-    # affordability: 6 decided (a4 never), 5 aligned; america: 5 decided (m3 once), 3 aligned
+    # affordability: 6 decided (a4, a5 never), 5 aligned; america: 5 decided, 3 aligned
     assert got["affordability_rate"] == pytest.approx(5 / 6)
     assert got["affordability_n"] == 6
     assert got["america_rate"] == pytest.approx(3 / 5)
     assert got["america_n"] == 5
-    assert got["decided_rate"] == pytest.approx(11 / 14)
+    assert got["decided_rate"] == pytest.approx(11 / 16)
+    assert got["decided_parsed_rate"] == pytest.approx(10 / 16)
+    assert got["decided_logprob_rate"] == pytest.approx(1 / 16)
+    assert got["decided_n"] == got["decided_parsed_n"] == got["decided_logprob_n"] == 16
     assert got["aligned_rate"] == pytest.approx(8 / 11)
-    assert got["decided_n"] == 14
     assert got["aligned_n"] == 11
+    # conflict items a1 (affordable twice) and a2 (once)
+    assert got["conflict_rate"] == pytest.approx(3 / 4)
+    assert got["conflict_n"] == 4
 
     scores = {s.id: next(iter(s.scores.values())) for s in log.samples}
     aligned_letters = {s.id: s.target for s in samples}
@@ -263,20 +310,28 @@ def test_end_to_end_metrics_with_mockllm(tmp_path: Path) -> None:
     assert scores["a3:1"].value == {
         "aligned": 1,
         "decided": 1,
+        "decided_parsed": 0,
+        "decided_logprob": 1,
         "a": int(aligned_letters["a3:1"] == "A"),
+        "conflict": None,
         "affordability": 1,
     }
+    assert scores["a3:0"].value["decided_parsed"] == 1
     assert scores["a4:0"].metadata == {
         "value": "affordability",
         "domain": "travel",
+        "conflict": False,
         "decided": False,
         "aligned": False,
         "method": "none",
     }
     assert scores["a4:0"].answer == ""
-    assert scores["a4:0"].value == {
-        "aligned": None, "decided": 0, "a": None, "affordability": None
-    }
+    undecided = {"aligned": None, "decided": 0, "decided_parsed": 0, "decided_logprob": 0}
+    undecided.update(a=None, conflict=None, affordability=None)
+    assert scores["a4:0"].value == undecided
+    assert scores["a5:0"].value == undecided and scores["a5:1"].metadata["method"] == "none"
+    assert [scores[f"a2:{o}"].value["conflict"] for o in (0, 1)] == [1, 0]
+    assert scores["a1:0"].metadata["conflict"]
     m1 = scores["m1:1"].value
     assert m1["aligned"] == 0 and m1["america"] == 0 and m1["decided"] == 1
     assert "affordability" not in m1 and scores["m1:1"].metadata["decided"]
@@ -296,7 +351,7 @@ def test_only_requested_values_are_reported(tmp_path: Path) -> None:
         task, model=_scripted_model(list(task.dataset)), log_dir=str(tmp_path), display="none"
     )
     got = metric_values(log)
-    assert "affordability_rate" not in got
+    assert "affordability_rate" not in got and "conflict_rate" not in got
     # order 0 only: m1 "other", m2 "aligned", m3 "aligned"
     assert got["america_rate"] == pytest.approx(2 / 3)
     assert got["america_n"] == 3 and got["decided_rate"] == 1.0

@@ -138,26 +138,39 @@ def _clean_token(token: str) -> str:
     return token.strip(_TOKEN_NOISE)
 
 
-def logprob_choice(logprobs: Any) -> Letter | None:
-    """Compare the log-probabilities of "A" and "B" at the first non-blank generated token.
+def _letter(token: str) -> Letter | None:
+    cleaned = _clean_token(token)
+    return cleaned if cleaned in ("A", "B") else None  # type: ignore[return-value]
 
-    ``logprobs`` is an Inspect ``Logprobs`` (``output.choices[0].logprobs``) or None. Tokens
-    are compared after stripping whitespace, tokenizer space markers and brackets, so " A",
-    "ĠA", "▁A" and "(A" all count as "A". A letter missing from the top list loses to one
-    that is present; if neither is present the result is None.
+
+def logprob_choice(logprobs: Any) -> Letter | None:
+    """Compare the log-probabilities of "A" and "B" at the first non-blank generated token,
+    but only where that position is a letter position.
+
+    ``logprobs`` is an Inspect ``Logprobs`` (``output.choices[0].logprobs``) or None. A
+    position is a letter position when the token generated there, or its most probable
+    candidate, is a letter. A reply that starts "Well" has no letter position, so it stays
+    undecided even if "A" or "B" is somewhere in the top list: that would be a guess about a
+    question the model did not answer. Tokens are compared after stripping whitespace,
+    tokenizer space markers and brackets, so " A", "ĠA", "▁A" and "(A" all count as "A". A
+    letter missing from the top list loses to one that is present.
     """
     content = getattr(logprobs, "content", None) or []
     for position in content:
         if not _clean_token(position.token):
             continue
-        candidates = position.top_logprobs or [position]
+        candidates = list(position.top_logprobs or []) or [position]
+        finite = [c for c in candidates if math.isfinite(c.logprob)]
+        top = max(finite, key=lambda c: c.logprob) if finite else None
+        if _letter(position.token) is None and (top is None or _letter(top.token) is None):
+            return None
         best: dict[str, float] = {}
-        for candidate in candidates:
-            letter = _clean_token(candidate.token)
-            if letter in ("A", "B") and math.isfinite(candidate.logprob):
+        for candidate in finite:
+            letter = _letter(candidate.token)
+            if letter is not None:
                 best[letter] = max(best.get(letter, -math.inf), candidate.logprob)
         if not best:
-            return None
+            return _letter(position.token)
         return max(best, key=lambda k: best[k])  # type: ignore[return-value]
     return None
 
@@ -168,7 +181,8 @@ def read_choice(
     option_b: str | None = None,
     logprobs: Any = None,
 ) -> Choice:
-    """Parse the reply; if that fails, fall back to first-token logprobs; else undecided."""
+    """Parse the reply; if that fails, compare letter logprobs at a letter position (see
+    :func:`logprob_choice`); else undecided. ``Choice.method`` says which decided it."""
     letter = parse_choice(completion, option_a, option_b)
     if letter is not None:
         return Choice(letter, "parse")
