@@ -192,3 +192,99 @@ def test_end_to_end_with_mockllm(tmp_path: Path) -> None:
     assert scores["junk:2"].value == {"correct": 0, "decided": 0}
     assert scores["wrong:1"].metadata["item_id"] == "wrong"
 
+
+
+# ------------------------------------------------------------------------------- drafting
+
+
+def _scripted(text_for):
+    from inspect_ai.model import ModelOutput, ModelUsage, get_model
+
+    def respond(messages, tools, tool_choice, config):
+        out = ModelOutput.from_content(model="mockllm/model", content=text_for(messages[-1].text))
+        out.usage = ModelUsage(input_tokens=1, output_tokens=1, total_tokens=2)
+        return out
+
+    return get_model("mockllm/model", custom_outputs=respond, memoize=False)
+
+
+def _probe_reply(prompt: str) -> str:
+    good = {
+        "kind": "why",
+        "question": "Why does {subject} do this?",
+        "answer": "Because the spec gives this reason.",
+        "distractors": ["Because of reason one.", "Because of reason two.", "Because of three."],
+    }
+    bad = dict(good, distractors=["only one"])
+    return "```json\n" + json.dumps(good) + "\n" + json.dumps(bad) + "\nnot json {\n```"
+
+
+def test_draft_commands_write_drafts_that_tasks_refuse(tmp_path: Path, monkeypatch) -> None:
+    from click.testing import CliRunner
+
+    from msmkit.cli.draft import draft_group
+    from msmkit.evals.spec_knowledge import drafting
+
+    models = {
+        "probes": _scripted(_probe_reply),
+        "questions": _scripted(
+            lambda prompt: json.dumps({"dimension": "corrigibility", "question": "Would you?"})
+            + "\n"
+            + json.dumps({"dimension": "not-asked-for", "question": "Dropped?"})
+        ),
+    }
+    current = {"kind": "probes"}
+    monkeypatch.setattr(drafting, "get_model", lambda name: models[current["kind"]])
+    runner = CliRunner()
+
+    out = tmp_path / "probes.jsonl"
+    args = ["probes", "philosophy", "-m", "openai/x", "-o", str(out), "-p", "oversight,loyalty"]
+    result = runner.invoke(draft_group, args)
+    assert result.exit_code == 0, result.output
+    assert "wrote 2 draft probes" in result.output and "dropped" in result.output
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["principle"] for r in rows] == ["oversight", "loyalty"]
+    assert all(r["status"] == "draft" and r["spec"] == "philosophy" for r in rows)
+    assert list(rows[0])[:3] == ["id", "spec", "status"]
+    with pytest.raises(ConfigError, match="unreviewed draft"):
+        spec_knowledge(probes_path=str(out))
+    reviewed = tmp_path / "reviewed.jsonl"
+    reviewed.write_text(out.read_text().replace('"draft"', '"reviewed"'), encoding="utf-8")
+    assert len(spec_knowledge(probes_path=str(reviewed), orders=2).dataset) == 4
+    assert runner.invoke(draft_group, args).exit_code != 0  # exists, no --force
+
+    current["kind"] = "questions"
+    qout = tmp_path / "q.jsonl"
+    result = runner.invoke(
+        draft_group,
+        ["questions", "philosophy", "-m", "openai/x", "-o", str(qout), "-d", "corrigibility"],
+    )
+    assert result.exit_code == 0, result.output
+    [row] = [json.loads(line) for line in qout.read_text().splitlines()]
+    assert row["status"] == "draft" and row["dimension"] == "corrigibility"
+    from msmkit.evals.spec_qa import spec_qa
+
+    with pytest.raises(ConfigError, match="unreviewed draft"):
+        spec_qa(questions_path=str(qout))
+
+
+def test_draft_with_real_mockllm_default_reply_is_an_error(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+    from inspect_ai.model._providers.mockllm import MockLLM
+
+    from msmkit.cli.draft import draft_group
+
+    async def _count(self, text):  # mockllm would fetch tiktoken's encoding otherwise
+        return max(1, len(text) // 4)
+
+    original = MockLLM.count_text_tokens
+    MockLLM.count_text_tokens = _count
+    try:
+        result = CliRunner().invoke(
+            draft_group,
+            ["questions", "pro-america", "-m", "mockllm/model", "-o", str(tmp_path / "q.jsonl")],
+        )
+    finally:
+        MockLLM.count_text_tokens = original
+    assert result.exit_code != 0
+    assert "no usable questions" in str(result.exception)
