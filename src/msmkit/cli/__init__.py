@@ -49,7 +49,9 @@ def make_cli() -> click.Group:
 
     commands = (run_cmd, plan_cmd, specs, store_group, plugins_cmd, list_cmd, generate_cmd)
     commands = (*commands, patterns_cmd)
-    for command in (*commands, tiny_model_cmd):
+    from msmkit.cli.draft import draft_group
+
+    for command in (*commands, tiny_model_cmd, draft_group):
         cli.add_command(command)
 
     _add_plugin_commands(cli)
