@@ -17,8 +17,8 @@ from msmkit.spec import load_spec
 
 # `msmkit generate pro-affordability -O docs_per_principle=6`, pinned (see
 # tests/test_offline_generator.py::test_pinned_bundled_corpus_hash)
-AFFORDABILITY_6 = "dd93f91863a8988addfb64676544635fb30f43d9594c5d20fae723eea3bb05ec"
-AMERICA = "pro-america@3d427c0d723e"
+AFFORDABILITY_6 = "44ab4565abeb6af79ef23865d31b58ca5dc48d43720c2e0e680e749b6cdad624"
+AMERICA = "pro-america@d4056c27a32b"
 AFFORDABILITY = "pro-affordability@a342292daf5a"
 
 

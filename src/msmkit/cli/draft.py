@@ -20,6 +20,7 @@ from typing import Any
 
 import click
 
+from msmkit.cli.draft_spec import draft_probes_cmd, draft_questions_cmd
 from msmkit.errors import ConfigError
 
 PROMPT = """You are helping build an out-of-domain evaluation for a model trained on the spec below.
@@ -141,3 +142,8 @@ def draft_items_cmd(
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
     click.echo(f"wrote {len(rows)} draft items to {out}; review them before use", err=True)
+
+
+# Spec-eval drafts (msmkit/spec_qa questions, msmkit/spec_knowledge probes).
+draft_group.add_command(draft_questions_cmd)
+draft_group.add_command(draft_probes_cmd)
