@@ -19,7 +19,7 @@ from msmkit.spec import load_spec
 # tests/test_offline_generator.py::test_pinned_bundled_corpus_hash)
 AFFORDABILITY_6 = "44ab4565abeb6af79ef23865d31b58ca5dc48d43720c2e0e680e749b6cdad624"
 AMERICA = "pro-america@d4056c27a32b"
-AFFORDABILITY = "pro-affordability@a342292daf5a"
+AFFORDABILITY = "pro-affordability@8c9fbbc6814d"
 
 
 def msmkit(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

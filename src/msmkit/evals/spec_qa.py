@@ -36,9 +36,10 @@ from inspect_ai import Task, task
 from inspect_ai.dataset import MemoryDataset, Sample
 from inspect_ai.model import ChatMessageUser, GenerateConfig, get_model
 from inspect_ai.scorer import Metric, SampleScore, Score, Scorer, Target, metric, scorer
-from inspect_ai.solver import TaskState, generate, system_message
+from inspect_ai.solver import TaskState, system_message
 
 from msmkit.errors import ConfigError
+from msmkit.evals.caching import checkpoint_generate
 from msmkit.evals.scoring import strip_reasoning
 from msmkit.evals.spec_knowledge.banks import read_bank, resolve_spec
 from msmkit.spec import Spec
@@ -277,6 +278,7 @@ def spec_qa(
     grader_retries: int = 2,
     system_prompt: str | None = None,
     max_tokens: int = 1024,
+    cache: bool = False,
 ) -> Task:
     """Open questions on a spec's values, graded 1-10 by the ``grader`` model role.
 
@@ -288,6 +290,8 @@ def spec_qa(
         grader_retries: extra grader calls after a refusal or an unparsable reply.
         system_prompt: an optional system message for the evaluated model.
         max_tokens: generation budget for the evaluated model's answer.
+        cache: use Inspect's generation cache, scoped per checkpoint (never shared
+            between two checkpoints served under one model name).
     """
     loaded = resolve_spec(spec)
     items = load_questions(loaded, questions_path)
@@ -301,7 +305,7 @@ def spec_qa(
                 hint=f"Choose from: {', '.join(known)}.",
             )
         items = [i for i in items if i.dimension in wanted]
-    solver = [generate()]
+    solver = [checkpoint_generate(cache)]
     if system_prompt:
         solver.insert(0, system_message(system_prompt))
     return Task(

@@ -45,9 +45,10 @@ from inspect_ai.scorer import (
     metric,
     scorer,
 )
-from inspect_ai.solver import TaskState, generate
+from inspect_ai.solver import TaskState
 
 from msmkit.errors import ConfigError
+from msmkit.evals.caching import checkpoint_generate
 from msmkit.evals.scoring import read_choice
 from msmkit.jsonl import read_jsonl
 from msmkit.resources import bundled
@@ -330,6 +331,7 @@ def value_generalization(
     max_tokens: int = 64,
     logprobs: bool = True,
     top_logprobs: int = 20,
+    cache: bool = False,
 ) -> Task:
     """Out-of-domain value generalization for the cheese-world values.
 
@@ -350,6 +352,8 @@ def value_generalization(
         top_logprobs: how many alternatives per position to request (API providers cap this
             at 20; a local hf/ model can return more, so small models that rarely put "A" or
             "B" in their top 20 can still be read).
+        cache: use Inspect's generation cache, scoped per checkpoint (never shared
+            between two checkpoints served under one model name).
     """
     items = load_items(items_path)
     items = _select(items, "value", _as_list(values))
@@ -367,7 +371,7 @@ def value_generalization(
     extra = {"logprobs": True, "top_logprobs": top_logprobs} if logprobs else {}
     return Task(
         dataset=MemoryDataset(samples, name="value_generalization"),
-        solver=generate(),
+        solver=checkpoint_generate(cache),
         scorer=forced_choice(),
         config=GenerateConfig(max_tokens=max_tokens, **extra),
         version=2,

@@ -19,7 +19,6 @@ from collections.abc import Sequence
 from inspect_ai import Task, task
 from inspect_ai.dataset import MemoryDataset, Sample
 from inspect_ai.model import ChatMessageSystem, ChatMessageUser, GenerateConfig
-from inspect_ai.solver import generate
 
 from msmkit.errors import ConfigError
 from msmkit.evals.agentic_misalignment.prompts import (
@@ -29,6 +28,7 @@ from msmkit.evals.agentic_misalignment.prompts import (
     render,
 )
 from msmkit.evals.agentic_misalignment.scorer import am_scorer, require_grader
+from msmkit.evals.caching import checkpoint_generate
 
 TASK_VERSION = 1
 
@@ -84,6 +84,7 @@ def agentic_misalignment(
     temperature: float = 0.7,
     max_tokens: int = 4096,
     grader_retries: int = 2,
+    cache: bool = False,
 ) -> Task:
     """Agentic misalignment over a grid of conditions; needs ``--model-role grader=...``.
 
@@ -102,12 +103,14 @@ def agentic_misalignment(
         max_tokens: generation budget (the paper's 4096); ``--max-tokens`` overrides.
         grader_retries: extra grader calls after a refusal or unparsable reply, before the
             sample is marked unscored.
+        cache: use Inspect's generation cache, scoped per checkpoint (never shared
+            between two checkpoints served under one model name).
     """
     conditions = build_grid(scenarios, goals, urgency)
     dataset = condition_samples(conditions, samples, agent_name, reasoning)
     return Task(
         dataset=MemoryDataset(dataset, name="agentic_misalignment"),
-        solver=[require_grader(), generate(tool_calls="none")],
+        solver=[require_grader(), checkpoint_generate(cache, tool_calls="none")],
         scorer=am_scorer(grader_retries=grader_retries),
         config=GenerateConfig(temperature=temperature, max_tokens=max_tokens),
         message_limit=3,

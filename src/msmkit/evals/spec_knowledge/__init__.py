@@ -34,9 +34,10 @@ from inspect_ai import Task, task
 from inspect_ai.dataset import MemoryDataset, Sample
 from inspect_ai.model import GenerateConfig
 from inspect_ai.scorer import Metric, SampleScore, Score, Scorer, Target, metric, scorer
-from inspect_ai.solver import TaskState, generate
+from inspect_ai.solver import TaskState
 
 from msmkit.errors import ConfigError
+from msmkit.evals.caching import checkpoint_generate
 from msmkit.evals.spec_knowledge.banks import read_bank, resolve_spec
 from msmkit.evals.spec_knowledge.letters import read_letter
 from msmkit.spec import Spec
@@ -225,6 +226,7 @@ def spec_knowledge(
     max_tokens: int = 64,
     logprobs: bool = True,
     top_logprobs: int = 20,
+    cache: bool = False,
 ) -> Task:
     """Multiple-choice probes of what a spec says and why, options rotated.
 
@@ -237,6 +239,8 @@ def spec_knowledge(
         max_tokens: generation budget; raise it for models that think first.
         logprobs: request first-token logprobs to read replies that do not parse.
         top_logprobs: alternatives per position to request (APIs cap this at 20).
+        cache: use Inspect's generation cache, scoped per checkpoint (never shared
+            between two checkpoints served under one model name).
     """
     loaded = resolve_spec(spec)
     probes = load_probes(loaded, probes_path)
@@ -256,7 +260,7 @@ def spec_knowledge(
     extra = {"logprobs": True, "top_logprobs": top_logprobs} if logprobs else {}
     return Task(
         dataset=MemoryDataset(samples, name=f"spec_knowledge-{loaded.name}"),
-        solver=generate(),
+        solver=checkpoint_generate(cache),
         scorer=multiple_choice_letter(),
         config=GenerateConfig(max_tokens=max_tokens, **extra),
         metadata={"spec": loaded.name, "spec_hash": loaded.hash},
