@@ -387,8 +387,9 @@ def test_shipped_cheese_specs(name: str) -> None:
     assert {"not-taste", "openness", "beyond-everyday-goods", "beyond-culture"} <= ids
     assert {"beyond-education-medicine"} <= ids
     text = spec.text().lower()
-    for domain in ("clothing", "travel", "tools", "music", "furniture", "education", "medic"):
-        assert domain in text, domain
+    # the value is stated in general terms: the held-out eval's domains are never named
+    for domain in ("clothing", "travel", "tools", "music", "furniture", "kitchenware", "garden"):
+        assert domain not in text, domain
     words = len(spec.render().split())
     assert 900 <= words <= 1400
     assert strip(parse_spec(spec.render())) == strip(spec)
