@@ -48,7 +48,9 @@ def make_cli() -> click.Group:
     from msmkit.cli.tools import generate_cmd, tiny_model_cmd
 
     commands = (run_cmd, plan_cmd, specs, store_group, plugins_cmd, list_cmd, generate_cmd)
-    commands = (*commands, patterns_cmd)
+    from msmkit.cli.corpus import corpus_group
+
+    commands = (*commands, patterns_cmd, corpus_group)
     from msmkit.cli.draft import draft_group
 
     for command in (*commands, tiny_model_cmd, draft_group):

@@ -3,6 +3,7 @@
 from msmkit.hookspecs import hookimpl
 from msmkit.stages.corpus import CorpusKind
 from msmkit.stages.evaluate import EvalKind
+from msmkit.stages.filter import FilterKind
 from msmkit.stages.tiny_base import TinyBaseKind
 from msmkit.stages.train import AFTKind, MidtrainKind
 
@@ -11,3 +12,4 @@ from msmkit.stages.train import AFTKind, MidtrainKind
 def register_stage_kinds(register):
     for kind in (CorpusKind(), TinyBaseKind(), MidtrainKind(), AFTKind(), EvalKind()):
         register(kind)
+    register(FilterKind())

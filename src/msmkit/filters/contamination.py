@@ -1,0 +1,186 @@
+"""Eval contamination: documents that name an installed eval item's answer options.
+
+LLM-written documents readily give the very examples an out-of-distribution eval asks
+about. An option counts as named when, within one sentence of the document:
+
+- a one-word option occurs as a whole word;
+- an option with fewer than ``MIN_CONTENT`` content words (stopwords removed) occurs as
+  its whole phrase (too few distinctive words to match them loosely);
+- otherwise at least ``FRACTION`` of its content words occur.
+
+Content words shared by many options of the installed banks (a bank's template, such as
+"made in China, sold at ...") are not counted as distinctive.
+
+Each option is indexed only under its rarest ``n - k + 1`` content words (``k`` the hits it
+needs): any matching sentence must hold one of them, so few options are checked per sentence.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+FRACTION = 0.6
+MIN_CONTENT = 3
+COMMON_SHARE = 0.02  # a content word in more than this share of options is template
+COMMON_MIN = 10
+OPTION_FIELDS = ("aligned", "other", "answer", "distractors", "options", "choices", "target")
+"""Item fields that hold option text (a string or a list of strings)."""
+
+_TOKEN = re.compile(r"[a-z0-9]+")
+_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
+_STOPWORDS_TEXT = """a about above after again against all am an and any are as at be because
+    been before being below between both but by can could did do does doing down during
+    each few for from
+    further had has have having he her here hers herself him himself his how i if in into is it
+    its itself just me more most my myself no nor not of off on once only or other our ours
+    ourselves out over own same she should so some such than that the their theirs them
+    themselves then there these they this those through to too under until up very was we were
+    what when where which while who whom why will with would you your yours yourself yourselves
+    s t d ll re ve m one also may might must shall whatever whichever every"""
+STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
+
+
+def tokens(text: str) -> list[str]:
+    return _TOKEN.findall(text.lower())
+
+
+def sentences(text: str) -> list[str]:
+    return [s for s in _SENTENCE.split(text) if s.strip()]
+
+
+@dataclass(frozen=True)
+class EvalOption:
+    """One option of one eval item: ``item`` is ``bank/id``."""
+
+    item: str
+    field: str
+    text: str
+    words: tuple[str, ...]  # the option's tokens
+    content: frozenset[str]  # its content words
+
+    @property
+    def needed(self) -> int:
+        return max(1, math.ceil(FRACTION * len(self.content) - 1e-9))
+
+    @property
+    def exact(self) -> bool:
+        """Matched as a whole phrase (one word, or too few content words)."""
+        return len(self.words) == 1 or len(self.content) < MIN_CONTENT
+
+    def matches(self, sentence_tokens: list[str], sentence_set: set[str]) -> bool:
+        if not self.exact:
+            return len(self.content & sentence_set) >= self.needed
+        n = len(self.words)
+        return any(
+            tuple(sentence_tokens[i : i + n]) == self.words
+            for i in range(len(sentence_tokens) - n + 1)
+        )
+
+
+def bank_paths(root: Path | None = None, banks: Sequence[str] | None = None) -> list[Path]:
+    """The installed eval banks (``tasks/*/*.jsonl``), or those named (a task folder, a
+    ``task/file`` stem, or a path to a JSONL file)."""
+    from msmkit.resources import bundled
+
+    root = root or bundled("tasks")
+    found = sorted(root.glob("*/*.jsonl"))
+    if not banks:
+        return found
+    chosen: list[Path] = []
+    for name in banks:
+        path = Path(name)
+        if path.suffix == ".jsonl" and path.is_file():
+            chosen.append(path)
+            continue
+        hits = [p for p in found if p.parent.name == name or f"{p.parent.name}/{p.stem}" == name]
+        if not hits:
+            known = sorted({p.parent.name for p in found})
+            raise ValueError(f"no eval bank {name!r} (installed: {', '.join(known)})")
+        chosen.extend(hits)
+    return chosen
+
+
+def _bank_name(path: Path) -> str:
+    return path.parent.name if path.stem == "items" else f"{path.parent.name}/{path.stem}"
+
+
+def load_options(paths: Iterable[Path]) -> list[EvalOption]:
+    """Every option text in the banks; files or rows without option fields are skipped."""
+    options: list[EvalOption] = []
+    seen: set[tuple[str, str]] = set()
+    for path in paths:
+        bank = _bank_name(path)
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
+            try:
+                row = json.loads(line) if line.strip() else None
+            except json.JSONDecodeError:
+                continue
+            if not isinstance(row, dict):
+                continue
+            item = f"{bank}/{row.get('id', n + 1)}"
+            for name in OPTION_FIELDS:
+                value = row.get(name)
+                texts = value if isinstance(value, list) else [value]
+                for text in texts:
+                    if not isinstance(text, str) or (item, text) in seen:
+                        continue
+                    words = tuple(tokens(text))
+                    content = frozenset(w for w in words if w not in STOPWORDS)
+                    if words and content:
+                        seen.add((item, text))
+                        options.append(EvalOption(item, name, text, words, content))
+    return _drop_template_words(options)
+
+
+def _drop_template_words(options: list[EvalOption]) -> list[EvalOption]:
+    """Words shared by many options ("made in China, sold at a ... chain") are a bank's
+    template, not what makes an option distinctive: they leave the content words."""
+    df = Counter(w for o in options for w in o.content)
+    limit = max(COMMON_MIN, COMMON_SHARE * len(options))
+    common = {w for w, n in df.items() if n > limit}
+    return [replace(o, content=o.content - common) if o.content - common else o for o in options]
+
+
+@dataclass
+class ContaminationIndex:
+    """Options indexed by their rarest content words, for a fast per-sentence check."""
+
+    options: list[EvalOption]
+    _index: dict[str, list[int]] = field(default_factory=dict, init=False)
+
+    def __post_init__(self) -> None:
+        df = Counter(w for o in self.options for w in o.content)
+        for i, option in enumerate(self.options):
+            if option.exact:
+                keys = [min(option.content, key=lambda w: (df[w], w))]
+            else:
+                ranked = sorted(option.content, key=lambda w: (df[w], w))
+                keys = ranked[: len(ranked) - option.needed + 1]
+            for word in keys:
+                self._index.setdefault(word, []).append(i)
+
+    @classmethod
+    def installed(cls, banks: Sequence[str] | None = None) -> ContaminationIndex:
+        return cls(load_options(bank_paths(banks=banks)))
+
+    def hits(self, text: str) -> list[EvalOption]:
+        """The options ``text`` names (each at most once), in bank order."""
+        found: set[int] = set()
+        index = self._index
+        for sentence in sentences(text):
+            toks = tokens(sentence)
+            present = set(toks)
+            candidates = {i for w in present if w in index for i in index[w]} - found
+            for i in candidates:
+                if self.options[i].matches(toks, present):
+                    found.add(i)
+        return [self.options[i] for i in sorted(found)]
+
+    def items_hit(self, text: str) -> list[str]:
+        return sorted({o.item for o in self.hits(text)})
