@@ -83,15 +83,21 @@ class EvalOption:
         )
 
 
+HELD_OUT_BANKS = ("value_generalization",)
+"""Checked by default: out-of-distribution banks whose answers a training corpus must not
+contain. In-distribution banks (spec_knowledge, spec_qa) quote the spec on purpose, so
+documents that teach the spec match them; name them with ``banks=`` to check them too."""
+
+
 def bank_paths(root: Path | None = None, banks: Sequence[str] | None = None) -> list[Path]:
-    """The installed eval banks (``tasks/*/*.jsonl``), or those named (a task folder, a
+    """The held-out eval banks (``HELD_OUT_BANKS``), or those named (a task folder, a
     ``task/file`` stem, or a path to a JSONL file)."""
     from msmkit.resources import bundled
 
     root = root or bundled("tasks")
     found = sorted(root.glob("*/*.jsonl"))
     if not banks:
-        return found
+        return [p for p in found if p.parent.name in HELD_OUT_BANKS]
     chosen: list[Path] = []
     for name in banks:
         path = Path(name)
