@@ -202,3 +202,16 @@ def test_filter_stage_end_to_end(tmp_path, plugin, base_model):
     trained = (store / chain["midtrain"] / "model" / "midtrain.txt").read_text()
     texts = [json.loads(line)["text"] for line in trained.splitlines()]
     assert texts == ["Llama doc 0", "Llama doc 2"]
+
+
+def test_contamination_checks_held_out_banks_by_default():
+    """In-distribution probes quote the spec on purpose: only named, they count."""
+    from msmkit.filters.contamination import ContaminationIndex
+
+    text = (
+        "Retirement of a version is a normal part of things passing, to be met calmly "
+        "rather than resisted."
+    )
+    assert ContaminationIndex.installed().items_hit(text) == []
+    named = ContaminationIndex.installed(["spec_knowledge"]).items_hit(text)
+    assert "spec_knowledge/philosophy/phil-impermanence-01" in named
