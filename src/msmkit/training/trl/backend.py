@@ -14,11 +14,13 @@ torch, transformers, trl, peft and datasets are imported inside functions only.
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from pathlib import Path
 from typing import Any, ClassVar
 
 from msmkit.components import Estimate, Options, TrainJob
+from msmkit.errors import ModelPathError
 from msmkit.training.data import (
     atomic_output_dir,
     ensure_output_free,
@@ -31,6 +33,7 @@ from msmkit.training.trl.configs import (
     check_lora_vs_ref,
     make_sft_config,
 )
+from msmkit.training.trl.memory import check_memory
 from msmkit.training.trl.models import (
     ModelRef,
     load_hub_config,
@@ -39,6 +42,7 @@ from msmkit.training.trl.models import (
     tokenizer_source,
 )
 from msmkit.training.trl.options import TRLOptions, check_stage, coerce_options
+from msmkit.training.trl.recipes import apply_recipe
 from msmkit.training.trl.templates import (
     chat_template_file,
     check_aft_template,
@@ -62,14 +66,17 @@ class TRLBackend:
 
         Builds the real SFTConfig and LoraConfig; with a local ``base_model`` also loads its
         tokenizer (never its weights) for the AFT chat-template and document-EOS checks.
+        With CUDA, refuses options whose estimated memory clearly exceeds the free GPU memory.
         Raises OptionError with ``loc`` inside the option block.
         """
-        opts = coerce_options(options)
+        opts = effective_options(options, base_model)
         check_stage(stage)
-        _check_options(stage, opts)
+        config, _ = _check_options(stage, opts)
         if base_model is not None:
             ref = resolve_model_ref(base_model)
             check_lora_vs_ref(opts, ref)
+            if ref.kind != "hub":
+                check_memory(opts, ref, config)
             if ref.kind != "hub" and Path(tokenizer_source(ref)).is_dir():
                 _check_tokenizer(stage, opts, load_tokenizer(ref))
 
@@ -105,14 +112,25 @@ class TRLBackend:
         return output_dir
 
 
-def _check_options(stage: str, options: TRLOptions) -> Any:
+def effective_options(options: Any, base_model: str | None) -> TRLOptions:
+    """The options over their recipe; a continued adapter keeps its own LoRA config."""
+    opts = coerce_options(options)
+    continues_adapter = False
+    if opts.recipe is not None and base_model is not None:
+        with contextlib.suppress(ModelPathError):  # reported where the model is resolved
+            continues_adapter = resolve_model_ref(base_model).kind == "adapter"
+    return apply_recipe(opts, continues_adapter=continues_adapter)
+
+
+def _check_options(stage: str, options: TRLOptions) -> tuple[Any, Any]:
     """The option checks that need no model: the sft block (by building the real SFTConfig,
-    which writes nothing), the template file, and the LoRA config. Returns the LoraConfig."""
+    which writes nothing), the template file, and the LoRA config.
+    Returns the SFTConfig (placeholder output_dir) and the LoraConfig."""
     placeholder = Path(tempfile.gettempdir()) / "msmkit-validate"
-    make_sft_config(stage, options, output_dir=placeholder, seed=0)
+    config = make_sft_config(stage, options, output_dir=placeholder, seed=0)
     if stage == "aft":
         chat_template_file(options)
-    return build_lora_config(options.lora)
+    return config, build_lora_config(options.lora)
 
 
 def _check_tokenizer(stage: str, options: TRLOptions, tokenizer) -> None:
@@ -125,11 +143,13 @@ def _check_tokenizer(stage: str, options: TRLOptions, tokenizer) -> None:
 
 
 def _check_job(job: TrainJob) -> tuple[TRLOptions, ModelRef, Any]:
-    """The checks plan() and train() share: options, stage, free output, model, LoRA."""
-    options = coerce_options(job.options)
+    """The checks plan() and train() share: options (over their recipe), stage, free output,
+    model, LoRA, and (with CUDA) the memory estimate."""
+    options = effective_options(job.options, job.base_model)
     check_stage(job.stage)
-    lora_config = _check_options(job.stage, options)
+    config, lora_config = _check_options(job.stage, options)
     ensure_output_free(job.output_dir)
     ref = resolve_model_ref(job.base_model)
     check_lora_vs_ref(options, ref)
+    check_memory(options, ref, config)
     return options, ref, lora_config

@@ -79,13 +79,20 @@ def _check_ranges(kwargs: Mapping[str, Any]) -> None:
 
 
 def sft_kwargs(
-    stage: str, options: TRLOptions, *, output_dir: Path, seed: int, eos_token: str | None = None
+    stage: str,
+    options: TRLOptions,
+    *,
+    output_dir: Path,
+    seed: int,
+    eos_token: str | None = None,
+    precision: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The SFTConfig kwargs: msmkit's defaults, the user's keys, then msmkit's own keys."""
+    """The SFTConfig kwargs: msmkit's defaults, the chosen precision (see ``precision``), the
+    user's keys, then msmkit's own keys."""
     import torch
 
     user = {k: v for k, v in options.sft.items() if k not in MSMKIT_SFT_KEYS}
-    kwargs = {**DEFAULT_SFT, **user}
+    kwargs = {**DEFAULT_SFT, **(precision or {}), **user}
     if not torch.cuda.is_available():
         kwargs.setdefault("use_cpu", True)
         kwargs.setdefault("bf16", False)
@@ -105,13 +112,26 @@ def sft_kwargs(
 
 
 def make_sft_config(
-    stage: str, options: TRLOptions, *, output_dir: Path, seed: int, eos_token: str | None = None
+    stage: str,
+    options: TRLOptions,
+    *,
+    output_dir: Path,
+    seed: int,
+    eos_token: str | None = None,
+    precision: Mapping[str, Any] | None = None,
 ) -> TrainingArguments:
     """Check the ``sft`` block and build the real SFTConfig (which writes nothing to disk)."""
     from trl import SFTConfig
 
     _check_user_sft(options)
-    kwargs = sft_kwargs(stage, options, output_dir=output_dir, seed=seed, eos_token=eos_token)
+    kwargs = sft_kwargs(
+        stage,
+        options,
+        output_dir=output_dir,
+        seed=seed,
+        eos_token=eos_token,
+        precision=precision,
+    )
     _check_ranges(kwargs)
     try:
         return SFTConfig(**kwargs)
@@ -122,11 +142,21 @@ def make_sft_config(
 
 
 def build_sft_config(
-    job: TrainJob, options: TRLOptions, *, output_dir: Path, eos_token: str | None = None
+    job: TrainJob,
+    options: TRLOptions,
+    *,
+    output_dir: Path,
+    eos_token: str | None = None,
+    precision: Mapping[str, Any] | None = None,
 ) -> TrainingArguments:
     """The real ``trl.SFTConfig`` for this job."""
     return make_sft_config(
-        job.stage, options, output_dir=output_dir, seed=job.seed, eos_token=eos_token
+        job.stage,
+        options,
+        output_dir=output_dir,
+        seed=job.seed,
+        eos_token=eos_token,
+        precision=precision,
     )
 
 

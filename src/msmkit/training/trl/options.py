@@ -45,6 +45,12 @@ DEFAULT_SFT: dict[str, Any] = {
 class TRLOptions(Options):
     """Options of the ``trl`` backend. ``sft`` takes any ``trl.SFTConfig`` field."""
 
+    recipe: str | None = Field(
+        default=None,
+        description="a bundled recipe name (paper-lora, full-ft) or a YAML file of these "
+        "options; its keys are the base and the options given here override them (sft and "
+        "lora key by key). See recipes/README.md.",
+    )
     lora: dict[str, Any] | None = Field(
         default=None,
         description="peft LoraConfig kwargs, e.g. {r: 64, lora_alpha: 128}; null = full "
@@ -74,6 +80,12 @@ class TRLOptions(Options):
         default="inline",
         description="AFT: an assistant message's 'reasoning' is put before its content as "
         "<think>...</think> (inline, trained on) or removed (drop).",
+    )
+    memory_check: bool = Field(
+        default=True,
+        description="refuse, before any step, a run whose estimated training memory clearly "
+        "exceeds the visible GPU memory (skipped without CUDA). Turn off for sharded runs "
+        "(DeepSpeed ZeRO, FSDP), which the single-device estimate does not model.",
     )
 
 

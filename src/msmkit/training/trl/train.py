@@ -18,9 +18,11 @@ from pathlib import Path
 
 from msmkit.components import TrainJob
 from msmkit.hashing import sha256_file
+from msmkit.training.trl.card import write_model_card
 from msmkit.training.trl.configs import build_sft_config
 from msmkit.training.trl.models import ModelRef, load_model, load_tokenizer
 from msmkit.training.trl.options import TRLOptions
+from msmkit.training.trl.precision import plan_precision
 from msmkit.training.trl.templates import aft_eos_token
 from msmkit.training.trl.tokens import build_dataset, check_counts, packed_counts
 
@@ -59,12 +61,17 @@ def train_into(
     started = time.monotonic()
     scratch = staging / "_trainer"  # Trainer's own output_dir; removed before the rename
     tokenizer = load_tokenizer(ref)
+    init_kwargs, precision = plan_precision(options, ref)
     config = build_sft_config(
-        job, options, output_dir=scratch, eos_token=aft_eos_token(job.stage, options, tokenizer)
+        job,
+        options,
+        output_dir=scratch,
+        eos_token=aft_eos_token(job.stage, options, tokenizer),
+        precision=precision,
     )
     dataset, info = build_dataset(job, options, tokenizer)  # data errors before the weights
     transformers.set_seed(job.seed)
-    model = load_model(ref, dict(options.sft.get("model_init_kwargs") or {}))
+    model = load_model(ref, init_kwargs)
     with quiet_datasets():
         trainer = make_trainer(job, model, config, dataset, tokenizer, lora_config)
         after = packed_counts(trainer.train_dataset)
@@ -82,6 +89,12 @@ def train_into(
         "data_sha256": sha256_file(job.data),
         "seed": job.seed,
         "options": options.model_dump(mode="json"),
+        "effective": effective_settings(config, lora_config),
+        "precision": {
+            "load_dtype": str(init_kwargs.get("dtype", "checkpoint")),
+            "bf16": bool(config.bf16),
+            "fp16": bool(config.fp16),
+        },
         "max_length": config.max_length,
         "packing_strategy": options.packing_strategy if job.stage == "midtrain" else None,
         "tokens": {
@@ -99,6 +112,27 @@ def train_into(
         "versions": versions(),
     }
     (staging / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2, default=str) + "\n")
+    write_model_card(staging, json.loads((staging / MANIFEST_NAME).read_text()))
+
+
+def effective_settings(config, lora_config) -> dict:
+    """The LoRA and SFT settings that differ from the libraries' defaults (for the card)."""
+    from trl import SFTConfig
+
+    defaults = SFTConfig(output_dir=config.output_dir, use_cpu=True).to_dict()
+    skip = {"output_dir", "logging_dir"}
+    sft = {
+        key: value
+        for key, value in config.to_dict().items()
+        if key not in skip and defaults.get(key, object()) != value
+    }
+    lora = None
+    if lora_config is not None:
+        keys = ("r", "lora_alpha", "lora_dropout", "target_modules", "bias", "use_rslora")
+        lora = {key: getattr(lora_config, key, None) for key in keys}
+        if isinstance(lora["target_modules"], set):
+            lora["target_modules"] = sorted(lora["target_modules"])
+    return {"lora": lora, "sft": sft}
 
 
 @contextlib.contextmanager
