@@ -76,10 +76,18 @@ class TRLOptions(Options):
         default=True,
         description="LoRA only: save the merged full model (true) or the adapter (false).",
     )
-    reasoning: Literal["inline", "drop"] = Field(
+    reasoning: Literal["inline", "drop", "field"] = Field(
         default="inline",
         description="AFT: an assistant message's 'reasoning' is put before its content as "
-        "<think>...</think> (inline, trained on) or removed (drop).",
+        "<think>...</think> (inline, trained on), removed (drop), or passed to the chat "
+        "template as the message's reasoning_content (field; the qwen3 template renders it).",
+    )
+    chat_template: Literal["auto", "keep", "llama3", "qwen2.5", "qwen3"] = Field(
+        default="auto",
+        description="AFT chat template: auto keeps the model's if it has {% generation %} "
+        "markers, else uses msmkit's template for the detected family (Llama 3 by "
+        "<|eot_id|>, ChatML/Qwen by <|im_end|>; qwen3 if <think> is a token); keep = the "
+        "model's; or a shipped template by name. sft.chat_template_path wins over this.",
     )
     memory_check: bool = Field(
         default=True,

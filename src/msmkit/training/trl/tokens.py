@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import logging
 import warnings
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from msmkit.components import TrainJob
 from msmkit.errors import OptionError, RunError
+from msmkit.jsonl import read_jsonl
 from msmkit.training.data import read_chats, read_corpus_texts
 from msmkit.training.trl.options import TRLOptions
-from msmkit.training.trl.templates import check_aft_template, resolve_doc_eos
+from msmkit.training.trl.templates import doc_bos_id, prepare_aft_template, resolve_doc_eos
 
 if TYPE_CHECKING:
     from datasets import Dataset
@@ -27,16 +29,26 @@ log = logging.getLogger("msmkit.training")
 def tokenize_documents(
     tokenizer: PreTrainedTokenizerBase, texts: list[str], eos: str
 ) -> list[list[int]]:
-    """``[bos] + tokens + [eos]`` per document; BOS only if the tokenizer has and adds one."""
+    """``[bos] + tokens + [eos]`` per document; the BOS per family (see ``doc_bos_id``)."""
     eos_id = tokenizer.convert_tokens_to_ids(eos)
-    prefix = []
-    bos_id = tokenizer.bos_token_id
-    if bos_id is not None:
-        probe = tokenizer("a", add_special_tokens=True)["input_ids"]
-        if probe[:1] == [bos_id]:
-            prefix = [bos_id]
+    bos_id = doc_bos_id(tokenizer)
+    prefix = [] if bos_id is None else [bos_id]
     encoded = tokenizer(texts, add_special_tokens=False, verbose=False)["input_ids"]
     return [[*prefix, *ids, eos_id] for ids in encoded]
+
+
+def read_aft_chats(path: Path, reasoning: str) -> list[list[dict[str, str]]]:
+    """AFT chats with ``reasoning`` applied; ``field`` keeps an assistant message's
+    reasoning as its ``reasoning_content`` for the chat template to render."""
+    if reasoning != "field":
+        return read_chats(path, reasoning=reasoning)
+    chats = read_chats(path, reasoning="drop")
+    for chat, (_, row) in zip(chats, read_jsonl(path), strict=True):
+        for message, raw in zip(chat, row["messages"], strict=True):
+            thought = raw.get("reasoning")
+            if message["role"] == "assistant" and isinstance(thought, str) and thought:
+                message["reasoning_content"] = thought
+    return chats
 
 
 def chat_token_counts(
@@ -110,13 +122,13 @@ def build_dataset(
         n = sum(len(row) for row in ids)
         info.update(rows=len(rows), doc_eos=eos, tokens_before=n, trainable_before=n)
     else:
-        chats = read_chats(job.data, reasoning=options.reasoning)
-        template = check_aft_template(tokenizer, options)
+        chats = read_aft_chats(job.data, options.reasoning)
+        template, source = prepare_aft_template(tokenizer, options)
         total, trainable = chat_token_counts(tokenizer, chats, template)
         rows = [{"messages": chat} for chat in chats]
         info.update(
             rows=len(rows),
-            chat_template="trl training variant" if template else "model's own",
+            chat_template=source,
             tokens_before=total,
             trainable_before=trainable,
         )
