@@ -342,7 +342,8 @@ def _with_template(base, target, template):
 )
 def test_aft_needs_a_training_chat_template(tmp_path, base, chats, template, message):
     model_dir = _with_template(base, tmp_path / "model", template)
-    the_job = job("aft", model_dir, chats, tmp_path / "out")
+    # "keep": the model's own template, checked as it is (auto would ship a ChatML one)
+    the_job = job("aft", model_dir, chats, tmp_path / "out", chat_template="keep")
     with pytest.raises(ConfigError, match=re.escape(message)):
         TRLBackend().plan(the_job)
     with pytest.raises(ConfigError, match=re.escape(message)):

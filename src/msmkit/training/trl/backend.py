@@ -24,7 +24,6 @@ from msmkit.errors import ModelPathError
 from msmkit.training.data import (
     atomic_output_dir,
     ensure_output_free,
-    read_chats,
     read_corpus_texts,
 )
 from msmkit.training.trl.configs import (
@@ -49,7 +48,7 @@ from msmkit.training.trl.templates import (
     check_sft_eos_token,
     resolve_doc_eos,
 )
-from msmkit.training.trl.tokens import estimate_chat_tokens, estimate_doc_tokens
+from msmkit.training.trl.tokens import estimate_chat_tokens, estimate_doc_tokens, read_aft_chats
 from msmkit.training.trl.train import train_into
 
 
@@ -94,7 +93,7 @@ class TRLBackend:
             tokens, note = estimate_doc_tokens(tokenizer, texts)
             items = len(texts)
         else:
-            chats = read_chats(job.data, reasoning=options.reasoning)
+            chats = read_aft_chats(job.data, options.reasoning)
             tokens, note = estimate_chat_tokens(tokenizer, chats)
             items = len(chats)
         notes.append(note)
