@@ -84,6 +84,8 @@ class TrainJob:
 
     ``stage`` is ``"midtrain"`` (documents, plain next-token loss) or ``"aft"``
     (chat demonstrations, assistant-only loss). ``data`` is a JSONL file.
+    ``checkpoint_dir`` is a stable folder for checkpoints that a later attempt of the same job
+    resumes from; None lets the backend choose (the ``trl`` backend: ``<output_dir>.checkpoints``).
     """
 
     stage: Literal["midtrain", "aft"]
@@ -93,6 +95,7 @@ class TrainJob:
     options: Any
     seed: int = 0
     progress: Callable[[int, int], None] | None = None
+    checkpoint_dir: Path | None = None
 
 
 @runtime_checkable

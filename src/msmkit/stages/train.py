@@ -3,16 +3,26 @@
 ``midtrain`` trains on a corpus with plain next-token loss; ``aft`` on chat demonstrations
 with assistant-only loss. The backend and its validated options are the stage's inputs; the
 model comes from the ``model`` slot (a base model, or the stage before).
+
+Both kinds are resumable: a rerun after a crash keeps the stage folder, so the backend can
+continue from ``checkpoints/`` (the ``trl`` backend does). A ``model/`` left by an unfinished
+attempt is never read as done nor overwritten: the folder's contents but ``checkpoints/`` are
+set aside to ``<stage>.incomplete-<t>`` (with the atomic rename of the ``trl`` backend there is
+no such ``model/``); stale ``.model.tmp-*`` staging folders of killed attempts are removed.
 """
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import Field
 
 from msmkit.components import Estimate, Options, TrainJob
 from msmkit.stagekit import StageContext
+
+CHECKPOINTS = "checkpoints"  # in the stage folder; kept when a rerun resumes
 
 
 class TrainOptions(Options):
@@ -30,7 +40,7 @@ class _TrainKind:
     version = "1"
     Options: ClassVar[type[Options]] = TrainOptions
     produces: ClassVar[str] = "model"
-    resumable: ClassVar[bool] = False  # a half-trained folder is set aside, never continued
+    resumable: ClassVar[bool] = True  # a rerun continues from the stage's checkpoints/
 
     def estimate(self, options: TrainOptions, upstream: dict[str, Estimate]) -> Estimate:
         data = upstream.get(self.data_slot)
@@ -46,6 +56,9 @@ class _TrainKind:
         backend_options = entry.component.Options.model_validate(opts.backend_options)
         _quiet_transformers()
         out = ctx.dir / "model"
+        aside = _clear_unfinished(ctx, out)
+        if aside is not None:
+            ctx.note(f"[yellow]{ctx.label}: an unfinished model/ was set aside ({aside})[/]")
         with ctx.progress(total=None) as advance:
             job = TrainJob(
                 stage=self.name,  # type: ignore[arg-type]
@@ -55,6 +68,7 @@ class _TrainKind:
                 options=backend_options,
                 seed=opts.seed,
                 progress=lambda step, total: advance(step, total=total, absolute=True),
+                checkpoint_dir=ctx.dir / CHECKPOINTS,
             )
             entry.call("planning training", entry.component.plan, job)
             result = entry.call("training", entry.component.train, job)
@@ -81,6 +95,19 @@ class AFTKind(_TrainKind):
 
     def label(self, options: TrainOptions) -> str:
         return f"AFT ({options.backend}, seed {options.seed})"
+
+
+def _clear_unfinished(ctx: StageContext, out: Path) -> Path | None:
+    """Before an attempt: remove stale staging folders beside ``out``; if an unfinished attempt
+    left ``out`` itself (the stage is not done, so it is not a result), set the folder's
+    contents aside as the runner does for kinds that cannot resume, keeping ``checkpoints/``.
+    Returns where they went, or None."""
+    for stale in out.parent.glob(f".{out.name}.tmp-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    if not out.exists():
+        return None
+    keep = (*ctx.stage.record().get("intermediates", {}), CHECKPOINTS)
+    return ctx.stage.set_aside(keep=keep)
 
 
 def _quiet_transformers() -> None:

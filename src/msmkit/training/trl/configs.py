@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from msmkit.components import TrainJob
 from msmkit.errors import OptionError
+from msmkit.training.trl.checkpoints import CHECKPOINT_SFT
 from msmkit.training.trl.fields import check_known, check_types, init_fields
 from msmkit.training.trl.models import ModelRef
 from msmkit.training.trl.options import (
@@ -76,6 +77,18 @@ def _check_ranges(kwargs: Mapping[str, Any]) -> None:
     for key in ("per_device_train_batch_size", "gradient_accumulation_steps", "max_length"):
         _at_least(kwargs, key, 1)
     _at_least(kwargs, "warmup_steps", 0)
+    evaluating = {
+        key: kwargs[key]
+        for key in ("eval_strategy", "load_best_model_at_end")
+        if kwargs.get(key) not in (None, False, "no")
+    }
+    if evaluating:
+        shown = ", ".join(f"{key}={value!r}" for key, value in evaluating.items())
+        raise OptionError(
+            f"invalid sft options: {shown} need an eval dataset, and msmkit trains without one",
+            loc=("sft", *evaluating) if len(evaluating) == 1 else ("sft",),
+            hint="Remove them; evaluate the trained model with the run's evals instead.",
+        )
 
 
 def sft_kwargs(
@@ -87,12 +100,12 @@ def sft_kwargs(
     eos_token: str | None = None,
     precision: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The SFTConfig kwargs: msmkit's defaults, the chosen precision (see ``precision``), the
-    user's keys, then msmkit's own keys."""
+    """The SFTConfig kwargs: msmkit's defaults (checkpoints: see ``checkpoints``), the chosen
+    precision (see ``precision``), the user's keys, then msmkit's own keys."""
     import torch
 
     user = {k: v for k, v in options.sft.items() if k not in MSMKIT_SFT_KEYS}
-    kwargs = {**DEFAULT_SFT, **(precision or {}), **user}
+    kwargs = {**DEFAULT_SFT, **CHECKPOINT_SFT, **(precision or {}), **user}
     if not torch.cuda.is_available():
         kwargs.setdefault("use_cpu", True)
         kwargs.setdefault("bf16", False)

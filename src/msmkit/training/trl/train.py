@@ -2,7 +2,8 @@
 
 Output goes into a staging folder (see ``msmkit.training.data.atomic_output_dir``) with a
 ``msmkit_training.json`` manifest: the options, token counts before and after TRL prepared
-the data, steps, loss and library versions.
+the data, steps, loss and library versions. Trainer checkpoints go to a stable folder beside
+the output and a new attempt of the same job resumes from the newest one (see ``checkpoints``).
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import shutil
 import time
 import warnings
 from importlib import metadata
@@ -19,6 +19,13 @@ from pathlib import Path
 from msmkit.components import TrainJob
 from msmkit.hashing import sha256_file
 from msmkit.training.trl.card import write_model_card
+from msmkit.training.trl.checkpoints import (
+    checkpoint_dir,
+    checkpoint_step,
+    claim,
+    job_fingerprint,
+    release_if_unused,
+)
 from msmkit.training.trl.configs import build_sft_config
 from msmkit.training.trl.models import ModelRef, load_model, load_tokenizer
 from msmkit.training.trl.options import TRLOptions
@@ -59,25 +66,35 @@ def train_into(
     import transformers
 
     started = time.monotonic()
-    scratch = staging / "_trainer"  # Trainer's own output_dir; removed before the rename
+    checkpoints = checkpoint_dir(job)  # the Trainer's own output_dir, kept between attempts
     tokenizer = load_tokenizer(ref)
     init_kwargs, precision = plan_precision(options, ref)
     config = build_sft_config(
         job,
         options,
-        output_dir=scratch,
+        output_dir=checkpoints,
         eos_token=aft_eos_token(job.stage, options, tokenizer),
         precision=precision,
     )
     dataset, info = build_dataset(job, options, tokenizer)  # data errors before the weights
     transformers.set_seed(job.seed)
     model = load_model(ref, init_kwargs)
-    with quiet_datasets():
-        trainer = make_trainer(job, model, config, dataset, tokenizer, lora_config)
-        after = packed_counts(trainer.train_dataset)
-        check_counts(job, info, after, config.max_length)
-        result = trainer.train()
-    shutil.rmtree(scratch, ignore_errors=True)
+    fingerprint = job_fingerprint(job, options.model_dump(mode="json"))
+    existed = checkpoints.exists()
+    try:
+        with quiet_datasets():
+            trainer = make_trainer(job, model, config, dataset, tokenizer, lora_config)
+            after = packed_counts(trainer.train_dataset)
+            check_counts(job, info, after, config.max_length)
+            resume = claim(checkpoints, fingerprint)
+            resumed_step = checkpoint_step(resume) if resume is not None else 0
+            if resume is not None:
+                log.info("resuming %s from %s (step %d)", job.stage, resume, resumed_step)
+            result = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
+    except BaseException:
+        if not existed:  # the Trainer may have made the folder; keep it only with a checkpoint
+            release_if_unused(checkpoints)
+        raise
     output_kind = save_model(trainer, options, staging)
     manifest = {
         "stage": job.stage,
@@ -107,6 +124,12 @@ def train_into(
         },
         **{k: info[k] for k in ("doc_eos", "chat_template") if k in info},
         "steps": result.global_step,
+        "checkpoints": {
+            "dir": str(checkpoints),
+            "resumed_from": str(resume) if resume is not None else None,
+            "resumed_from_step": resumed_step if resume is not None else None,
+            "steps_this_attempt": result.global_step - resumed_step,
+        },
         "train_loss": result.training_loss,
         "wall_time_s": round(time.monotonic() - started, 3),
         "versions": versions(),
