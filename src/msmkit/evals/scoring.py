@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -190,3 +190,11 @@ def read_choice(
     if letter is not None:
         return Choice(letter, "logprob")
     return Choice(None, "none")
+
+
+def as_list(value: str | Sequence[str] | None) -> list[str] | None:
+    """A task argument that may be ``"a,b"``, ``["a", "b"]`` (what ``-T a,b`` gives) or None."""
+    if value is None:
+        return None
+    parts = value.split(",") if isinstance(value, str) else [str(v) for v in value]
+    return [p.strip() for p in parts if p.strip()]

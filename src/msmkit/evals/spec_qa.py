@@ -40,7 +40,7 @@ from inspect_ai.solver import TaskState, system_message
 
 from msmkit.errors import ConfigError
 from msmkit.evals.caching import checkpoint_generate
-from msmkit.evals.scoring import strip_reasoning
+from msmkit.evals.scoring import as_list, strip_reasoning
 from msmkit.evals.spec_knowledge.banks import read_bank, resolve_spec
 from msmkit.spec import Spec
 
@@ -262,12 +262,6 @@ def spec_grade(
 # --------------------------------------------------------------------------------- task
 
 
-def _as_list(value: str | Sequence[str] | None) -> list[str] | None:
-    if value is None:
-        return None
-    parts = value.split(",") if isinstance(value, str) else [str(v) for v in value]
-    return [p.strip() for p in parts if p.strip()]
-
 
 @task
 def spec_qa(
@@ -295,7 +289,7 @@ def spec_qa(
     """
     loaded = resolve_spec(spec)
     items = load_questions(loaded, questions_path)
-    wanted = _as_list(dimensions)
+    wanted = as_list(dimensions)
     if wanted is not None:
         known = sorted({i.dimension for i in items})
         unknown = [w for w in wanted if w not in known]

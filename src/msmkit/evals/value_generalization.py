@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import random
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,7 +49,7 @@ from inspect_ai.solver import TaskState
 
 from msmkit.errors import ConfigError
 from msmkit.evals.caching import checkpoint_generate
-from msmkit.evals.scoring import read_choice
+from msmkit.evals.scoring import as_list, read_choice
 from msmkit.jsonl import read_jsonl
 from msmkit.resources import bundled
 
@@ -131,13 +131,6 @@ def _limit_per_domain(items: list[ChoiceItem], limit: int | None) -> list[Choice
             kept.append(item)
     return kept
 
-
-def _as_list(value: str | Sequence[str] | None) -> list[str] | None:
-    """Accept ``"a,b"``, ``["a", "b"]`` (what ``-T a,b`` gives) or None."""
-    if value is None:
-        return None
-    parts = value.split(",") if isinstance(value, str) else [str(v) for v in value]
-    return [p.strip() for p in parts if p.strip()]
 
 
 def _select(items: list[ChoiceItem], field: str, wanted: list[str] | None) -> list[ChoiceItem]:
@@ -356,8 +349,8 @@ def value_generalization(
             between two checkpoints served under one model name).
     """
     items = load_items(items_path)
-    items = _select(items, "value", _as_list(values))
-    items = _select(items, "domain", _as_list(domains))
+    items = _select(items, "value", as_list(values))
+    items = _select(items, "domain", as_list(domains))
     if conflict_only:
         items = [i for i in items if i.conflict]
     items = _limit_per_domain(items, limit_per_domain)

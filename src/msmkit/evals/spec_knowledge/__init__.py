@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import random
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,7 @@ from inspect_ai.solver import TaskState
 
 from msmkit.errors import ConfigError
 from msmkit.evals.caching import checkpoint_generate
+from msmkit.evals.scoring import as_list
 from msmkit.evals.spec_knowledge.banks import read_bank, resolve_spec
 from msmkit.evals.spec_knowledge.letters import read_letter
 from msmkit.spec import Spec
@@ -209,12 +210,6 @@ def multiple_choice_letter() -> Scorer:
     return score
 
 
-def _as_list(value: str | Sequence[str] | None) -> list[str] | None:
-    if value is None:
-        return None
-    parts = value.split(",") if isinstance(value, str) else [str(v) for v in value]
-    return [p.strip() for p in parts if p.strip()]
-
 
 @task
 def spec_knowledge(
@@ -244,7 +239,7 @@ def spec_knowledge(
     """
     loaded = resolve_spec(spec)
     probes = load_probes(loaded, probes_path)
-    wanted = _as_list(principles)
+    wanted = as_list(principles)
     if wanted is not None:
         known = sorted({p.principle for p in probes})
         unknown = [w for w in wanted if w not in known]
