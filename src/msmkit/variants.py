@@ -110,7 +110,14 @@ def _option_error(entry: Entry, model: type[BaseModel], exc: ValidationError) ->
 def apply_variant(entry: Entry, spec: Spec, options: Any) -> Spec:
     """Run one variant's ``apply``. Its exceptions, and a result that is not a ``Spec``, are a
     PluginError naming the variant and its provider. ``options`` may be a mapping (it is
-    validated first) or the variant's ``Options`` instance."""
+    validated first) or the variant's ``Options`` instance. A prose spec is refused with a
+    ConfigError: variants work on principles."""
+    if spec.is_prose:
+        raise ConfigError(
+            f"variant '{entry.name}' needs a structured spec (front matter + Rule/Why); "
+            f"'{spec.name}' is free prose",
+            hint="write the spec in the structured format (docs/specs.md), or drop the variant",
+        )
     opts = variant_options(entry, options)
     result = entry.call("applying the variant", entry.component.apply, spec, opts)
     if not isinstance(result, Spec):

@@ -1,5 +1,8 @@
 """Finding specs: the search path (``$MSMKIT_SPECS_PATH``, ``./specs``, the bundled library),
-listing every spec on it, and loading one by name or path."""
+listing every spec on it, and loading one by name or path.
+
+A ``.md``/``.markdown``/``.txt`` file without front matter loads as a prose spec; a file
+with front matter is always parsed strictly (see ``docs/specs.md``)."""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ from pathlib import Path
 from msmkit.errors import SpecError
 from msmkit.naming import looks_like_path
 from msmkit.spec.model import Spec
-from msmkit.spec.parse import parse_spec
+from msmkit.spec.parse import PROSE_SUFFIXES, has_front_matter, parse_prose_spec, parse_spec
 
 __all__ = ["SPECS_PATH_ENV", "bundled_specs_dir", "list_specs", "load_spec", "spec_search_path"]
 
@@ -48,8 +51,9 @@ def spec_search_path() -> list[Path]:
 def _spec_files(directory: Path) -> Iterator[Path]:
     if not directory.is_dir():
         return
-    for file in sorted(directory.glob("*.md")):
-        if file.name.lower() != "readme.md" and not file.name.startswith((".", "_")):
+    files = [f for suffix in PROSE_SUFFIXES for f in directory.glob(f"*{suffix}")]
+    for file in sorted(files):
+        if file.stem.lower() != "readme" and not file.name.startswith((".", "_")):
             yield file
 
 
@@ -60,6 +64,8 @@ def _read(path: Path) -> Spec:
         raise SpecError(f"not UTF-8 text ({exc.reason})", path=path) from None
     except OSError as exc:
         raise SpecError(f"cannot read file: {exc.strerror or exc}", path=path) from None
+    if not has_front_matter(text) and path.suffix.lower() in PROSE_SUFFIXES:
+        return parse_prose_spec(text, path=path)
     return parse_spec(text, path=path)
 
 
@@ -77,9 +83,10 @@ def load_spec(name_or_path: str | Path) -> Spec:
     name = name_or_path
     search = spec_search_path()
     for directory in search:
-        candidate = directory / f"{name}.md"
-        if candidate.is_file():
-            return _read(candidate)
+        for suffix in PROSE_SUFFIXES:
+            candidate = directory / f"{name}{suffix}"
+            if candidate.is_file():
+                return _read(candidate)
     found = list_specs()
     for spec in found:
         if spec.name == name:

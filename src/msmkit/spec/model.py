@@ -19,10 +19,15 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from msmkit.errors import SpecError
 
-__all__ = ["Principle", "Spec", "SpecMeta", "slugify"]
+__all__ = ["PROSE_SUBJECT", "PROSE_VERSION", "Principle", "Spec", "SpecMeta", "slugify"]
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 """Spec names and principle ids: lowercase letters, digits and hyphens."""
+
+PROSE_SUBJECT = "the assistant"
+"""The ``subject`` of a prose spec, which has no front matter to declare one."""
+PROSE_VERSION = "prose"
+"""The ``version`` of a prose spec; it also marks prose specs in ``msmkit specs list``."""
 
 
 class SpecMeta(BaseModel):
@@ -81,6 +86,11 @@ class Spec:
     first (``("rules-only: removed explanations from 17 principles",)``). A variant appends
     with ``spec.replace(lineage=(*spec.lineage, "my-variant: what changed"))``. It is not
     part of ``render()``, so it does not change ``hash``; run manifests record it.
+
+    A *prose* spec (``kind == "prose"``) is a free-text file with no front matter: ``prose``
+    holds its text verbatim, ``principles`` is empty, ``preamble`` is the trimmed text, ``meta`` is
+    derived from the file (see ``msmkit.spec.parse.parse_prose_spec``). ``render()`` returns
+    the text unchanged. Only structured specs can be given to variants.
     """
 
     meta: SpecMeta
@@ -88,6 +98,7 @@ class Spec:
     principles: tuple[Principle, ...]
     path: Path | None = None
     lineage: tuple[str, ...] = ()
+    prose: str | None = None
 
     @property
     def name(self) -> str:
@@ -97,6 +108,21 @@ class Spec:
     def subject(self) -> str:
         return self.meta.subject
 
+    @property
+    def is_prose(self) -> bool:
+        """True for a free-prose spec (no front matter, no Rule/Why structure)."""
+        return self.prose is not None
+
+    @property
+    def kind(self) -> str:
+        """``"prose"`` or ``"structured"``."""
+        return "prose" if self.is_prose else "structured"
+
+    @property
+    def word_count(self) -> int:
+        """Whitespace-separated words in the spec's text."""
+        return len(self.text().split())
+
     def principle(self, principle_id: str) -> Principle:
         """The principle with this id (KeyError if none)."""
         for principle in self.principles:
@@ -105,7 +131,10 @@ class Spec:
         raise KeyError(principle_id)
 
     def render(self) -> str:
-        """The spec in its Markdown file format; ``parse_spec(s.render())`` gives ``s`` back."""
+        """The spec in its Markdown file format; ``parse_spec(s.render())`` gives ``s`` back.
+        A prose spec renders as its text, unchanged."""
+        if self.prose is not None:
+            return self.prose
         parts = [_render_front_matter(self.meta)]
         if self.preamble:
             parts.append(self.preamble)
@@ -138,7 +167,8 @@ class Spec:
         principle's ``title``, ``rule`` and ``explanation`` (those that are not None). Left
         alone: ``name``, ``subject``, ``version``, ``tags``, principle ids and ``line``,
         ``path`` and ``lineage``. Principle ids are kept, so provenance still lines up; the
-        new title/description are not re-validated."""
+        new title/description are not re-validated. On a prose spec ``fn`` is applied to the
+        title, the description and the whole ``prose`` text."""
         principles = tuple(
             dataclasses.replace(
                 p,
@@ -151,12 +181,16 @@ class Spec:
         meta = self.meta.model_copy(
             update={"title": fn(self.meta.title), "description": fn(self.meta.description)}
         )
+        prose = fn(self.prose) if self.prose is not None else None
         return dataclasses.replace(
-            self, meta=meta, preamble=fn(self.preamble), principles=principles
+            self, meta=meta, preamble=fn(self.preamble), principles=principles, prose=prose
         )
 
     def text(self) -> str:
-        """The spec as one prompt-ready block: title, preamble, then each principle."""
+        """The spec as one prompt-ready block: title, preamble, then each principle. A prose
+        spec is its text as written."""
+        if self.prose is not None:
+            return self.prose
         parts = []
         if not self.preamble.lstrip().startswith("# "):
             parts.append(f"# {self.meta.title}")

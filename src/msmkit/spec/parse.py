@@ -1,6 +1,7 @@
 """Parsing spec text: YAML front matter, then ``## `` principles with ``Rule:``/``Why:``.
 
 Every problem is a ``SpecError`` that names the file, the line and the field.
+``parse_prose_spec`` reads a free-prose spec (a file with no front matter) instead.
 """
 
 from __future__ import annotations
@@ -13,9 +14,29 @@ import yaml
 from pydantic import ValidationError
 
 from msmkit.errors import SpecError
-from msmkit.spec.model import NAME_RE, Principle, Spec, SpecMeta, first_error, slugify
+from msmkit.spec.model import (
+    NAME_RE,
+    PROSE_SUBJECT,
+    PROSE_VERSION,
+    Principle,
+    Spec,
+    SpecMeta,
+    first_error,
+    slugify,
+)
 
-__all__ = ["parse_spec"]
+__all__ = [
+    "PROSE_MIN_WORDS",
+    "PROSE_SUFFIXES",
+    "has_front_matter",
+    "parse_prose_spec",
+    "parse_spec",
+]
+
+PROSE_SUFFIXES = (".md", ".markdown", ".txt")
+"""File types that ``load_spec`` reads as a prose spec when they have no front matter."""
+PROSE_MIN_WORDS = 20
+"""A file without front matter and with fewer words than this is an error, not a spec."""
 
 _EXPLICIT_ID_RE = re.compile(r"^(?P<title>.*?)\s*\{#(?P<id>[^}]*)\}\s*$")
 _FENCE_RE = re.compile(r"^\s*(```|~~~)")
@@ -37,6 +58,71 @@ def parse_spec(text: str, *, path: Path | str | None = None) -> Spec:
             hint="start each principle with a '## Heading' line; " + _FORMAT_HINT,
         )
     return Spec(meta=meta, preamble=preamble, principles=tuple(principles), path=path)
+
+
+def has_front_matter(text: str) -> bool:
+    """True when the text starts (after an optional BOM) with a ``---`` line. Such a file is
+    always parsed as a structured spec, so a typo in it is an error, never prose."""
+    lines = text.removeprefix("\ufeff").splitlines()
+    return bool(lines) and lines[0].strip() == "---"
+
+
+def parse_prose_spec(text: str, *, path: Path | str, name: str | None = None) -> Spec:
+    """A free-prose spec: the whole text kept verbatim in ``prose`` (and, trimmed, as the
+    ``preamble``, so tools that show the core philosophy show it), no principles.
+
+    ``name`` defaults to the slug of the file stem; the title is the first ``# `` heading
+    (outside code blocks) or the stem. Raises ``SpecError`` if the text has front matter
+    (use ``parse_spec``), no usable name, or fewer than ``PROSE_MIN_WORDS`` words.
+    """
+    path = Path(path)
+    text = text.removeprefix("\ufeff")
+    if has_front_matter(text):
+        raise SpecError(
+            "a file with front matter is a structured spec, not prose",
+            path=path,
+            line=1,
+            hint="parse it with parse_spec, or remove the '---' header",
+        )
+    words = len(text.split())
+    if words < PROSE_MIN_WORDS:
+        raise SpecError(
+            f"missing YAML front matter, and too short for a prose spec ({words} words; "
+            f"at least {PROSE_MIN_WORDS})",
+            path=path,
+            line=1,
+            hint="begin a structured spec with '---' front matter, or write out the prose; "
+            + _FORMAT_HINT,
+        )
+    name = name if name is not None else slugify(path.stem)
+    if not name or not NAME_RE.match(name):
+        raise SpecError(
+            f"cannot make a spec name from the file name '{path.name}'",
+            path=path,
+            field="name",
+            hint="rename the file with letters or digits, e.g. my-constitution.md",
+        )
+    title = _first_title(text) or path.stem
+    meta = SpecMeta(
+        name=name,
+        title=title,
+        description=f"free prose spec ({words} words) from {path.name}",
+        subject=PROSE_SUBJECT,
+        version=PROSE_VERSION,
+        tags=("prose",),
+    )
+    preamble = text.strip("\n").rstrip()
+    return Spec(meta=meta, preamble=preamble, principles=(), path=path, prose=text)
+
+
+def _first_title(text: str) -> str | None:
+    in_fence = False
+    for raw in text.splitlines():
+        if _FENCE_RE.match(raw):
+            in_fence = not in_fence
+        elif not in_fence and raw.startswith("# ") and raw[2:].strip():
+            return raw[2:].strip()
+    return None
 
 
 def _split_front_matter(lines: list[str], path: Path | None) -> tuple[list[str], int]:
