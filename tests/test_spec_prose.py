@@ -209,3 +209,24 @@ def test_cli_validate_accepts_prose(folder: Path) -> None:
     result = invoke("validate", str(folder / "constitution.txt"), str(folder / "tidy.md"))
     assert result.exit_code == 0, result.output
     assert f"ok: {folder / 'constitution.txt'}" in result.stdout
+
+
+def test_validate_reports_a_prose_spec_and_finds_txt_files(tmp_path: Path) -> None:
+    lib = tmp_path / "mixed"
+    lib.mkdir()
+    (lib / "constitution.txt").write_text(CONSTITUTION, encoding="utf-8")
+    result = CliRunner().invoke(specs, ["validate", str(lib)])
+    assert result.exit_code == 0, result.output
+    assert f"prose spec: {words(CONSTITUTION)} words, name 'constitution'" in result.output
+    assert "warning" not in result.output
+
+
+def test_the_offline_generator_refuses_a_prose_spec(tmp_path: Path) -> None:
+    from msmkit.registry import get_registry
+
+    spec = parse_prose_spec(CONSTITUTION, path=tmp_path / "constitution.txt")
+    generator = get_registry("generators").get("offline")
+    with pytest.raises(ConfigError, match="needs a structured spec"):
+        generator.plan(spec, generator.Options())
+    with pytest.raises(ConfigError, match="needs a structured spec"):
+        list(generator.generate(spec, generator.Options()))

@@ -20,6 +20,7 @@ from msmkit.spec import (
     load_spec,
     spec_search_path,
 )
+from msmkit.spec.parse import PROSE_SUFFIXES
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -187,16 +188,20 @@ def _show(spec: Spec, *, with_lineage: bool) -> None:
 @specs.command("validate")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 def validate_command(paths: tuple[Path, ...]) -> None:
-    """Check spec files (or every *.md spec in a directory)."""
+    """Check spec files (or every spec file in a directory: *.md, *.markdown, *.txt)."""
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found = [p for p in sorted(path.glob("*.md")) if p.name.lower() != "readme.md"]
+            found = [
+                p
+                for p in sorted(path.iterdir())
+                if p.suffix.lower() in PROSE_SUFFIXES and p.stem.lower() != "readme"
+            ]
             if not found:
                 raise SpecError(
                     f"no spec files found in {path}",
-                    hint="spec files are *.md files directly in the folder (README.md is "
-                    "skipped); see docs/specs.md",
+                    hint="spec files are .md, .markdown or .txt files directly in the folder "
+                    "(README is skipped); see docs/specs.md",
                 )
             files.extend(found)
         else:
@@ -209,6 +214,9 @@ def validate_command(paths: tuple[Path, ...]) -> None:
             failures.append(exc)
             if len(files) > 1:
                 click.echo(f"error: {exc}", err=True)
+            continue
+        if spec.is_prose:
+            click.echo(f"ok: {file} (prose spec: {spec.word_count} words, name '{spec.name}')")
             continue
         click.echo(f"ok: {file} ({len(spec.principles)} principles)")
         if file.stem != spec.name:

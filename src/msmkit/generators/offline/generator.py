@@ -10,6 +10,7 @@ from pydantic import Field, field_validator
 
 from msmkit.components import Estimate, Options
 from msmkit.corpus import Document
+from msmkit.errors import ConfigError
 from msmkit.generators.offline.context import make_context
 from msmkit.generators.offline.documents import DOC_TYPES
 
@@ -61,6 +62,13 @@ class OfflineGenerator:
 
     def plan_ids(self, spec: Spec, options: Any) -> list[tuple[Principle, str, str]]:
         """``(principle, doc_type, id)`` for every document, in generation order."""
+        if spec.is_prose:
+            raise ConfigError(
+                f"the offline generator needs a structured spec (front matter + Rule/Why "
+                f"principles); '{spec.name}' is free prose",
+                hint="use an API generator, which decomposes prose specs, or add front matter "
+                "and ## principles (docs/specs.md)",
+            )
         opts = self._options(options)
         types = opts.doc_types or list(DOC_TYPES)
         planned = []
