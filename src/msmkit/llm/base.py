@@ -197,6 +197,8 @@ class ExecutionSummary:
     pending: int = 0
     stopped_by_budget: bool = False
     usage: Usage = field(default_factory=Usage)
+    errors: dict[str, str] = field(default_factory=dict)
+    """Request id -> (redacted) error of each request counted in ``failed``."""
 
 
 class Executor(Protocol):
