@@ -10,6 +10,9 @@ from msmkit.llm.base import (
     ScriptedExecutor,
     Usage,
 )
+from msmkit.llm.factory import make_executor
+from msmkit.llm.keys import MissingKeyError, redact
+from msmkit.llm.settings import ProviderSettings
 
 __all__ = [
     "Budget",
@@ -17,7 +20,11 @@ __all__ = [
     "Executor",
     "LLMRequest",
     "LLMResult",
+    "MissingKeyError",
+    "ProviderSettings",
     "ResultJournal",
     "ScriptedExecutor",
     "Usage",
+    "make_executor",
+    "redact",
 ]
