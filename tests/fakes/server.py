@@ -8,7 +8,8 @@ request id in the prompt so counts per key are counts per request id.
 Fault actions, consumed in order per key (``faults``) or by whichever requests come next
 (``global_faults``): ``"429"``, ``"500"``, ``"529"`` (error status), ``"hang"`` (never
 answer), ``"slow:<s>"`` (answer after ``s`` seconds), ``"truncate"`` (stop at max tokens),
-``"malformed"`` (200 with a body that is not JSON). Batch entries take ``"errored"`` and
+``"malformed"`` (200 with a body that is not JSON), ``"401_echo"`` (an auth error whose
+message repeats the key it received). Batch entries take ``"errored"`` and
 ``"expired"`` from ``batch_faults``.
 """
 
@@ -348,6 +349,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(b"{not json")
             return None
+        elif action == "401_echo":  # an auth error that echoes the key it was sent
+            sent = self.headers.get("x-api-key") or self.headers.get("authorization", "")
+            body = _error_body(flavour, 401, f"invalid x-api-key: {sent}")
+            return self._send(401, body)
         else:
             status = int(action)
             headers = {"retry-after": "0"} if status == 429 else {}
