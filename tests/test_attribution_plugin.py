@@ -62,6 +62,9 @@ def test_listed_and_used_from_the_cli(tmp_path):
     out = tmp_path / "c.jsonl"
     result = run_cli(
         "generate",
+        "docs",
+        "-g",
+        "offline",
         "pro-america",
         "-o",
         str(out),

@@ -1,4 +1,5 @@
-"""``msmkit generate``: resuming only what can be resumed; variants with short errors."""
+"""``msmkit generate docs``: the offline generator resumes only what can be resumed, variants
+fail with short errors; the llm pipeline plans, refuses without a key, runs and resumes."""
 
 from __future__ import annotations
 
@@ -39,7 +40,17 @@ def sha256(path: Path) -> str:
 
 def test_generate_then_rerun_changes_nothing(tmp_path: Path) -> None:
     out = tmp_path / "corpus.jsonl"
-    args = ("generate", "pro-affordability", "-o", str(out), "-O", "docs_per_principle=6")
+    args = (
+        "generate",
+        "docs",
+        "-g",
+        "offline",
+        "pro-affordability",
+        "-o",
+        str(out),
+        "-O",
+        "docs_per_principle=6",
+    )
     first = run_cli(*args)
     assert first.returncode == 0, first.stderr
     assert sha256(out) == AFFORDABILITY_6
@@ -51,10 +62,30 @@ def test_generate_then_rerun_changes_nothing(tmp_path: Path) -> None:
 
 def test_other_spec_is_refused_and_the_file_is_unchanged(tmp_path: Path) -> None:
     out = tmp_path / "corpus.jsonl"
-    made = run_cli("generate", "pro-america", "-o", str(out), "-O", "docs_per_principle=2")
+    made = run_cli(
+        "generate",
+        "docs",
+        "-g",
+        "offline",
+        "pro-america",
+        "-o",
+        str(out),
+        "-O",
+        "docs_per_principle=2",
+    )
     assert made.returncode == 0, made.stderr
     before = out.read_bytes()
-    other = run_cli("generate", "pro-affordability", "-o", str(out), "-O", "docs_per_principle=2")
+    other = run_cli(
+        "generate",
+        "docs",
+        "-g",
+        "offline",
+        "pro-affordability",
+        "-o",
+        str(out),
+        "-O",
+        "docs_per_principle=2",
+    )
     assert other.returncode == 1
     assert (
         f"holds documents of spec {AMERICA}, but this command generates documents of spec "
@@ -68,11 +99,24 @@ def test_other_spec_is_refused_and_the_file_is_unchanged(tmp_path: Path) -> None
 
 def test_other_settings_are_refused(tmp_path: Path, capsys) -> None:
     out = tmp_path / "corpus.jsonl"
-    code, _, err = msmkit(capsys, "generate", "pro-america", "-o", str(out), "-O", "seed=1")
+    code, _, err = msmkit(
+        capsys, "generate", "docs", "-g", "offline", "pro-america", "-o", str(out), "-O", "seed=1"
+    )
     assert code == 0, err
     before = out.read_bytes()
     code, stdout, err = msmkit(
-        capsys, "generate", "pro-america", "-o", str(out), "-O", "seed=2", "-O", "doc_types=[faq]"
+        capsys,
+        "generate",
+        "docs",
+        "-g",
+        "offline",
+        "pro-america",
+        "-o",
+        str(out),
+        "-O",
+        "seed=2",
+        "-O",
+        "doc_types=[faq]",
     )
     assert code == 1
     flat = " ".join(err.split())
@@ -84,7 +128,17 @@ def test_other_settings_are_refused(tmp_path: Path, capsys) -> None:
 
 def test_interrupted_generation_resumes_to_the_same_bytes(tmp_path: Path, capsys) -> None:
     out = tmp_path / "corpus.jsonl"
-    args = ("generate", "pro-affordability", "-o", str(out), "-O", "docs_per_principle=6")
+    args = (
+        "generate",
+        "docs",
+        "-g",
+        "offline",
+        "pro-affordability",
+        "-o",
+        str(out),
+        "-O",
+        "docs_per_principle=6",
+    )
     assert msmkit(capsys, *args)[0] == 0
     full = out.read_bytes()
     lines = full.splitlines(keepends=True)
@@ -98,7 +152,17 @@ def test_interrupted_generation_resumes_to_the_same_bytes(tmp_path: Path, capsys
 def test_variant_with_options(tmp_path: Path, capsys) -> None:
     out = tmp_path / "corpus.jsonl"
     variant = "attribution:subject=AI systems"
-    args = ("generate", "pro-america", "-o", str(out), "-O", "docs_per_principle=1")
+    args = (
+        "generate",
+        "docs",
+        "-g",
+        "offline",
+        "pro-america",
+        "-o",
+        str(out),
+        "-O",
+        "docs_per_principle=1",
+    )
     code, _, err = msmkit(capsys, *args, "--variant", variant, "--variant", "rules-only")
     assert code == 0, err
     entry = get_registry("variants").entry("attribution")
@@ -120,7 +184,16 @@ def test_variant_with_options(tmp_path: Path, capsys) -> None:
 def test_bad_variant_option_is_a_short_error(tmp_path: Path, capsys) -> None:
     out = tmp_path / "corpus.jsonl"
     code, _, err = msmkit(
-        capsys, "generate", "pro-america", "-o", str(out), "--variant", "attribution:subjet=x"
+        capsys,
+        "generate",
+        "docs",
+        "-g",
+        "offline",
+        "pro-america",
+        "-o",
+        str(out),
+        "--variant",
+        "attribution:subjet=x",
     )
     assert code == 1
     assert "variant 'attribution': option 'subjet': unknown option (did you mean 'subject'?)" in (
@@ -139,7 +212,16 @@ def broken_variants(fresh_plugins):
 def test_raising_variant_is_a_short_error(tmp_path: Path, capsys, broken_variants) -> None:
     out = tmp_path / "corpus.jsonl"
     code, stdout, err = msmkit(
-        capsys, "generate", "pro-america", "-o", str(out), "--variant", "explodes"
+        capsys,
+        "generate",
+        "docs",
+        "-g",
+        "offline",
+        "pro-america",
+        "-o",
+        str(out),
+        "--variant",
+        "explodes",
     )
     assert code == 1
     flat = " ".join(err.split())
@@ -154,7 +236,16 @@ def test_raising_variant_is_a_short_error(tmp_path: Path, capsys, broken_variant
 def test_variant_returning_none_is_blamed_on_it(tmp_path: Path, capsys, broken_variants) -> None:
     out = tmp_path / "corpus.jsonl"
     code, _, err = msmkit(
-        capsys, "generate", "pro-america", "-o", str(out), "--variant", "forgetful"
+        capsys,
+        "generate",
+        "docs",
+        "-g",
+        "offline",
+        "pro-america",
+        "-o",
+        str(out),
+        "--variant",
+        "forgetful",
     )
     assert code == 1
     flat = " ".join(err.split())
@@ -162,3 +253,61 @@ def test_variant_returning_none_is_blamed_on_it(tmp_path: Path, capsys, broken_v
     assert "apply() returned NoneType, not a Spec" in flat
     assert "offline" not in flat
     assert not out.exists()
+
+
+# -- the llm pipeline ---------------------------------------------------------------------------
+
+LLM_SMALL = ("-O", "domains=2", "-O", "subdomains_per_domain=2", "-O", "doc_types_per_subdomain=2")
+
+
+def test_llm_without_a_key_fails_before_sending(tmp_path: Path, capsys, monkeypatch) -> None:
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    out = tmp_path / "gen"
+    code, stdout, err = msmkit(capsys, "generate", "docs", "pro-america", "-o", str(out))
+    assert code == 1 and stdout == ""
+    assert "ANTHROPIC_API_KEY is not set; nothing was sent" in " ".join(err.split())
+    assert not out.exists()
+
+
+def test_llm_plan_shows_calls_and_dollars(tmp_path: Path, capsys, monkeypatch) -> None:
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)  # planning needs no key
+    args = ("generate", "docs", "pro-america", "-o", str(tmp_path / "g"), "--plan", *LLM_SMALL)
+    code, stdout, err = msmkit(capsys, *args, "--target-tokens", "80000", "--batch")
+    assert code == 0, err
+    data = json.loads(stdout)
+    assert data["documents"] == 2 * 2 * 2 * 13  # 100 documents over 8 (subdomain, type) pairs
+    assert data["mode"] == "batch+cache" and data["dollars"] == pytest.approx(
+        data["cost"]["batch+cache"], abs=1e-3
+    )
+    assert [s["step"] for s in data["steps"]][-1] == "documents"
+    assert "documents" in err and "$" in err
+    assert not (tmp_path / "g").exists()
+
+
+def test_llm_offline_flags_are_refused(tmp_path: Path, capsys) -> None:
+    code, _, err = msmkit(
+        capsys, "generate", "docs", "pro-america", "-g", "offline", "-o", "x", "--batch"
+    )
+    assert code == 2 and "--batch is for the llm generator" in err
+
+
+def test_llm_runs_and_resumes_in_its_folder(tmp_path: Path, capsys, monkeypatch) -> None:
+    import docgen_script
+
+    from msmkit.docgen import pipeline
+    from msmkit.llm.base import ScriptedExecutor
+
+    monkeypatch.setattr("msmkit.llm.base.os.fsync", lambda fd: None)
+    ex = ScriptedExecutor(docgen_script.answer)
+    monkeypatch.setattr(pipeline, "executor_for", lambda settings: ex)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "test")
+    out = tmp_path / "gen"
+    args = ("generate", "docs", "pro-america", "-o", str(out), *LLM_SMALL, "-O", "ideas_per_type=2")
+    code, stdout, err = msmkit(capsys, *args)
+    assert code == 0, err
+    assert json.loads(stdout)["documents"] == 16 and len(read_corpus(out / "corpus.jsonl")) == 16
+    assert len(ex.calls) == 1 + 2 + 4 + 4 + 8 + 16
+    code, stdout, _ = msmkit(capsys, *args)  # done: nothing sent again
+    assert code == 0 and len(ex.calls) == 35
+    code, _, err = msmkit(capsys, *args[:-1], "ideas_per_type=3")  # other settings: refused
+    assert code == 1 and "holds a generation with other settings" in " ".join(err.split())

@@ -425,7 +425,7 @@ def test_clash_with_a_builtin_is_shown_by_listings_and_fatal_for_runs(tmp_path):
 
     # `msmkit generate` needs a generator, so it fails on the clash (as `plan`/`run` do).
     out = tmp_path / "corpus.jsonl"
-    plan = run_cli("generate", "pro-america", "-o", str(out), env=env)
+    plan = run_cli("generate", "docs", "-g", "offline", "pro-america", "-o", str(out), env=env)
     assert plan.returncode == 1
     assert "generator 'offline' is registered by both" in plan.stderr
     assert builtin in plan.stderr and plugin in plan.stderr

@@ -40,6 +40,8 @@ class Estimate:
     tokens: int = 0
     dollars: float = 0.0
     notes: list[str] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Kind-specific detail shown by ``msmkit plan --json`` (e.g. cost per step)."""
 
 
 @runtime_checkable

@@ -56,11 +56,17 @@ class Document:
     generator: str
     generator_version: str
     settings: dict[str, Any] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
+    """Per-document provenance beyond the fixed columns (an LLM generator's domain, idea,
+    model, prompt hash, usage ...). Stored as ``meta_json`` only when non-empty, so corpora
+    without it keep their exact bytes."""
 
     def to_record(self) -> dict[str, Any]:
         """The JSONL row: every field, with ``settings`` as the JSON string ``settings_json``."""
         record: dict[str, Any] = {name: getattr(self, name) for name in _FIELDS}
         record["settings_json"] = json.dumps(self.settings, sort_keys=True, default=str)
+        if self.meta:
+            record["meta_json"] = json.dumps(self.meta, sort_keys=True, ensure_ascii=False)
         return record
 
     @classmethod
@@ -77,7 +83,8 @@ class Document:
         for name in _FIELDS:
             if name != "principle" and not isinstance(values[name], str):
                 raise ValueError(f"field '{name}' must be a string")
-        return cls(**values, settings=settings)
+        meta = json.loads(row["meta_json"]) if row.get("meta_json") else dict(row.get("meta") or {})
+        return cls(**values, settings=settings, meta=meta)
 
 
 @dataclass(frozen=True)

@@ -73,6 +73,7 @@ def plan_rows(graph) -> list[dict[str, Any]]:
                 "est_tokens": node.estimate.tokens,
                 "est_dollars": node.estimate.dollars,
                 "notes": list(node.estimate.notes),
+                "estimate": dict(node.estimate.extra),
                 "dir": str(node.stage.dir),
                 "options": node.options.model_dump(mode="json"),
             }
@@ -93,9 +94,12 @@ def print_plan(graph, folder) -> None:
     table.add_column("items", justify="right")
     table.add_column("~tokens", justify="right")
     nodes = graph.ordered()
+    paid = any(n.estimate.dollars for n in nodes)
+    if paid:
+        table.add_column("~$", justify="right")
     for node in nodes:
         status = node.stage.status
-        table.add_row(
+        row = [
             short_id(node),
             node.label,
             "all" if len(node.arms) == len(graph.arms) > 1 else ", ".join(node.arms),
@@ -103,9 +107,16 @@ def print_plan(graph, folder) -> None:
             STATUS_TEXT.get(status, status),
             str(node.estimate.items or ""),
             f"{node.estimate.tokens:,}" if node.estimate.tokens else "",
-        )
+        ]
+        if paid:
+            row.append(f"{node.estimate.dollars:,.2f}" if node.estimate.dollars else "")
+        table.add_row(*row)
     console = err_console()
     console.print(table)
+    for node in nodes:
+        if node.estimate.dollars and node.stage.status != "done":
+            for note in node.estimate.notes:
+                console.print(f"  {short_id(node)}: {note}")
     todo = sum(1 for n in nodes if n.stage.status != "done")
     dollars = sum(n.estimate.dollars for n in nodes)
     console.print(
@@ -190,13 +201,19 @@ def results_of(graph) -> dict[str, Any]:
 
 @click.command("run")
 @common
+@click.option(
+    "--budget",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Dollar cap for each LLM generation stage that has no budget_usd of its own; a "
+    "stage that reaches it stops, resumable (env: MSMKIT_BUDGET_USD).",
+)
 @click.option("--dry-run", is_flag=True, help="Same as `msmkit plan`: show the plan, run nothing.")
 @click.option(
     "--no-wait",
     is_flag=True,
     help="Fail instead of waiting when another process is computing a stage this run needs.",
 )
-def run_cmd(experiment, run_name, output, log_dir, as_json, dry_run, no_wait) -> None:
+def run_cmd(experiment, run_name, output, log_dir, as_json, budget, dry_run, no_wait) -> None:
     """Run every arm of EXPERIMENT: generate -> midtrain -> AFT -> eval, then compare.
 
     Finished stages live in the shared store and are reused by every run that needs them, so
@@ -208,6 +225,10 @@ def run_cmd(experiment, run_name, output, log_dir, as_json, dry_run, no_wait) ->
     from msmkit.run.store import write_json_atomic
     from msmkit.ui import RunUI
 
+    if budget is not None:
+        import os
+
+        os.environ["MSMKIT_BUDGET_USD"] = str(budget)
     if dry_run:
         return plan_cmd.callback(experiment, run_name, output, log_dir, as_json)
     graph, folder = _prepare(experiment, run_name, output, log_dir)

@@ -1,4 +1,5 @@
-"""Single-stage commands: ``msmkit generate`` and ``msmkit tiny-model``."""
+"""Single-stage commands: ``msmkit generate docs`` (in ``msmkit.cli.generate``) and
+``msmkit tiny-model``."""
 
 from __future__ import annotations
 
@@ -24,88 +25,6 @@ def _parse_options(pairs: tuple[str, ...]) -> dict:
             raise ConfigError(f"-O {pair!r}: expected KEY=VALUE")
         out[key.strip()] = yaml.safe_load(value)
     return out
-
-
-@click.command("generate")
-@click.argument("spec")
-@click.option(
-    "-o",
-    "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="Corpus JSONL to write. An existing file is resumed (only missing documents are "
-    "added) if it holds documents of the same spec, generator and settings.",
-)
-@click.option(
-    "-g",
-    "--generator",
-    default="offline",
-    show_default=True,
-    help="Document generator (see `msmkit list generators`).",
-)
-@click.option(
-    "-O",
-    "--option",
-    "options",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Generator option, e.g. -O docs_per_principle=4 (YAML values).",
-)
-@click.option(
-    "--variant",
-    "variants",
-    multiple=True,
-    metavar="NAME[:KEY=VALUE,...]",
-    help="Apply a spec variant first (repeatable, applied in order), e.g. "
-    "--variant rules-only or --variant 'attribution:subject=AI systems'.",
-)
-def generate_cmd(
-    spec: str, out: Path, generator: str, options: tuple[str, ...], variants: tuple[str, ...]
-) -> None:
-    """Generate a document corpus from SPEC (a name or a path) into a JSONL file.
-
-    An existing -o file is resumed: only missing documents are written. That needs every
-    document already there to come from the same spec (after variants), generator and
-    settings; otherwise the command stops and leaves the file unchanged. --variant takes
-    the syntax of `msmkit specs show --variant`.
-    """
-    from pydantic import ValidationError
-
-    from msmkit.corpus import CorpusWriter, Provenance, check_resumable, corpus_stats
-    from msmkit.registry import get_registry
-    from msmkit.spec import load_spec
-    from msmkit.variants import apply_variants, parse_variant_ref
-    from msmkit.yamlfile import validation_error
-
-    refs = [parse_variant_ref(text) for text in variants]
-    s = apply_variants(load_spec(spec), refs)
-    entry = get_registry("generators").entry(generator)
-    gen = entry.component
-    try:
-        opts = gen.Options.model_validate(_parse_options(options))
-    except ValidationError as exc:
-        raise validation_error(exc, "--option") from None
-    expected = Provenance(
-        spec_name=s.name,
-        spec_hash=s.hash,
-        generator=entry.name,
-        generator_version=str(getattr(gen, "version", "0")),
-        settings=opts.model_dump(),
-    )
-    check_resumable(out, expected)  # refuses, changing nothing, if OUT holds other documents
-    est = entry.call("planning", gen.plan, s, opts)
-    from rich.progress import Progress
-
-    with CorpusWriter(out) as writer, Progress(console=err_console(), transient=True) as bar:
-        task = bar.add_task(f"generating from {s.name}", total=est.items)
-        bar.advance(task, len(writer.existing_ids))
-        documents = entry.call(
-            "generating documents", gen.generate, s, opts, skip=writer.existing_ids
-        )
-        for doc in _guarded(entry, documents):
-            writer.write(doc)
-            bar.advance(task)
-    click.echo(json.dumps({"corpus": str(out), **corpus_stats(out)}))
 
 
 def _guarded(entry: Any, documents: Iterator[Any]) -> Iterator[Any]:
@@ -167,3 +86,8 @@ def tiny_model_cmd(out: Path, texts: tuple[Path, ...], options: tuple[str, ...])
                 corpus.append(line)
     build_tiny_model(out, corpus, settings)
     err_console().print(f"tiny model written to {out}")
+
+
+from msmkit.cli.generate import generate_group as generate_cmd  # noqa: E402
+
+__all__ = ["generate_cmd", "tiny_model_cmd"]

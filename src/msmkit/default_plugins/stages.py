@@ -4,6 +4,7 @@ from msmkit.hookspecs import hookimpl
 from msmkit.stages.corpus import CorpusKind
 from msmkit.stages.evaluate import EvalKind
 from msmkit.stages.filter import FilterKind
+from msmkit.stages.llm_docs import LLMDocsKind
 from msmkit.stages.tiny_base import TinyBaseKind
 from msmkit.stages.train import AFTKind, MidtrainKind
 
@@ -13,3 +14,4 @@ def register_stage_kinds(register):
     for kind in (CorpusKind(), TinyBaseKind(), MidtrainKind(), AFTKind(), EvalKind()):
         register(kind)
     register(FilterKind())
+    register(LLMDocsKind())

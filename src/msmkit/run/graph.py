@@ -206,8 +206,19 @@ class Graph:
         gwhere = self._where(i, arm, "generate")
         gentry = self._entry("generators", gen_ref.name, (*gwhere, "name"))
         gopts = self._options(gentry, gen_ref.options, (*gwhere, "options"))
-        est = gentry.call("planning", gentry.component.plan, spec, gopts)
         info.components.append(gentry)
+        stage_kind = getattr(gentry.component, "stage_kind", None)
+        if stage_kind is not None:  # a generator that runs as its own stage kind (llm)
+            make = gentry.component.stage_options
+            sopts = gentry.call("planning", make, spec, gopts, self.ef.base_dir)
+            kentry = self._entry("stages", stage_kind, gwhere)
+            self._validate_kind(kentry, sopts, (*gwhere, "options"))
+            info.corpus = last = self.add(
+                stage_kind, sopts, {}, arm=arm.name, role="corpus", where=gwhere
+            )
+            self._filters(i, arm, info, last)
+            return info
+        est = gentry.call("planning", gentry.component.plan, spec, gopts)
         from msmkit.stages.corpus import CorpusOptions
 
         options = CorpusOptions(
@@ -224,11 +235,14 @@ class Graph:
         info.corpus = last = self.add(
             "corpus", options, {}, arm=arm.name, role="corpus", where=gwhere
         )
+        self._filters(i, arm, info, last)
+        return info
+
+    def _filters(self, i: int, arm: Arm, info: ArmInfo, last: Node) -> None:
         fwhere = self._where(i, arm, "filters")
         for k, ref in enumerate(self.exp.filters_for(arm)):
             last = self._plugin_stage(ref, (*fwhere, k), {"corpus": last}, "corpus", arm.name)
             info.filters.append(last)
-        return info
 
     def _load_spec(self, i: int, ref: str) -> Any:
         from msmkit.spec import load_spec

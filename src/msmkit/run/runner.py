@@ -74,7 +74,7 @@ def _run_node(graph: Graph, node: Node, *, run: str, ui: Any, wait: bool, out: O
         if status == "done":
             ui.skipped(node)
             return "done"
-        keep = tuple(sd.record().get("intermediates", {}))
+        keep = (*sd.record().get("intermediates", {}), *getattr(node.kind, "keep_on_redo", ()))
         if status == "stale":
             sd.set_aside(keep=keep)
         elif status in ("running", "failed", "todo") and not node.kind.resumable:

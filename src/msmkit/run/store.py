@@ -193,7 +193,8 @@ class StageDir:
         """Move everything but ``keep`` (and the record) out of the folder; return where."""
         if not self.dir.exists():
             return None
-        movable = [p for p in self.dir.iterdir() if p.name not in (*keep, "stage.json")]
+        kept = {Path(k).parts[0] for k in keep if k}  # "steps/a.json" keeps the folder steps/
+        movable = [p for p in self.dir.iterdir() if p.name not in (*kept, "stage.json")]
         if not movable:
             return None
         aside = self.dir.with_name(f"{self.dir.name}.incomplete-{int(time.time())}")

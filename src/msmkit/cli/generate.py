@@ -1,0 +1,223 @@
+"""``msmkit generate docs``: one spec -> a document corpus, by the LLM pipeline or a
+template generator (``--generator offline``), outside an experiment."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from msmkit.console import err_console
+
+
+@click.group("generate")
+def generate_group() -> None:
+    """Generate training data outside an experiment."""
+
+
+@generate_group.command("docs")
+@click.argument("spec")
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="llm: a folder (steps/, journal/, corpus.jsonl; rerun to resume). Other generators: "
+    "the corpus JSONL, resumed if it holds documents of the same spec, generator and settings.",
+)
+@click.option(
+    "-g",
+    "--generator",
+    default="llm",
+    show_default=True,
+    help="llm (the LLM pipeline, needs an API key), offline (templates, no network), or "
+    "another registered generator (`msmkit list generators`).",
+)
+@click.option("--model", help="llm: Inspect model name, e.g. anthropic/claude-sonnet-4-5.")
+@click.option("--target-tokens", type=click.IntRange(min=1), help="llm: corpus size to aim for.")
+@click.option("--batch", is_flag=True, help="llm: use the provider's batch API (half price).")
+@click.option("--budget", type=click.FloatRange(min=0, min_open=True), help="llm: dollar cap.")
+@click.option("--mode", type=click.Choice(["default", "rules"]), help="llm: rules-only documents.")
+@click.option("--prompts-dir", type=click.Path(file_okay=False), help="llm: prompt overrides.")
+@click.option("--prices", type=click.Path(dir_okay=False), help="llm: price file.")
+@click.option("--plan", "plan_only", is_flag=True, help="Show counts and cost; send nothing.")
+@click.option(
+    "-O",
+    "--option",
+    "options",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Generator option, e.g. -O docs_per_principle=4 or -O subject=humans (YAML values).",
+)
+@click.option(
+    "--variant",
+    "variants",
+    multiple=True,
+    metavar="NAME[:KEY=VALUE,...]",
+    help="Apply a spec variant first (repeatable, applied in order), e.g. "
+    "--variant rules-only or --variant 'attribution:subject=AI systems'.",
+)
+def docs_cmd(
+    spec: str,
+    out: Path,
+    generator: str,
+    model: str | None,
+    target_tokens: int | None,
+    batch: bool,
+    budget: float | None,
+    mode: str | None,
+    prompts_dir: str | None,
+    prices: str | None,
+    plan_only: bool,
+    options: tuple[str, ...],
+    variants: tuple[str, ...],
+) -> None:
+    """Generate documents about SPEC (a name or a path).
+
+    With the llm generator (the default) OUT is a folder: every step's output is saved in
+    OUT/steps/ (edit one and rerun to regenerate only what follows), every paid result in
+    OUT/journal/, and a rerun after a crash, a budget stop or a batch wait sends only what is
+    missing. Without an API key it stops before sending anything.
+    """
+    from msmkit.cli.tools import _parse_options
+    from msmkit.registry import get_registry
+    from msmkit.spec import load_spec
+    from msmkit.variants import apply_variants, parse_variant_ref
+
+    refs = [parse_variant_ref(text) for text in variants]
+    s = apply_variants(load_spec(spec), refs)
+    entry = get_registry("generators").entry(generator)
+    raw = _parse_options(options)
+    llm_flags = {
+        "model": model,
+        "target_tokens": target_tokens,
+        "budget_usd": budget,
+        "mode": mode,
+        "prompts_dir": prompts_dir,
+        "prices": prices,
+    }
+    if getattr(entry.component, "stage_kind", None) is None:
+        given = [k for k, v in llm_flags.items() if v is not None] + (["batch"] if batch else [])
+        if given:
+            raise click.UsageError(f"--{given[0].replace('_', '-')} is for the llm generator")
+        return _offline(entry, s, out, raw, plan_only)
+    raw.update({k: v for k, v in llm_flags.items() if v is not None})
+    if batch:
+        raw["provider"] = {**raw.get("provider", {}), "batch": True}
+    _llm(entry, s, out, raw, plan_only)
+
+
+def _validated(entry: Any, raw: dict[str, Any]) -> Any:
+    from pydantic import ValidationError
+
+    from msmkit.yamlfile import validation_error
+
+    try:
+        return entry.component.Options.model_validate(raw)
+    except ValidationError as exc:
+        raise validation_error(exc, "--option") from None
+
+
+def _llm(entry: Any, spec: Any, out: Path, raw: dict[str, Any], plan_only: bool) -> None:
+    from msmkit.errors import OptionError, RunError
+    from msmkit.run.store import StageDir
+    from msmkit.stagekit import StageContext, StillWaiting, stage_fingerprint
+    from msmkit.ui import RunUI
+
+    settings = _validated(entry, raw)
+    opts = entry.component.stage_options(spec, settings, Path.cwd())
+    kind = get_kind(entry.component.stage_kind)
+    try:
+        kind.validate(opts)
+    except OptionError as exc:
+        field = exc.loc[0] if exc.loc else "option"
+        raise OptionError(f"{field}: {exc.message}", hint=exc.hint) from None
+    est = kind.estimate(opts, {})
+    if plan_only:
+        _print_estimate(kind.label(opts), est)
+        click.echo(json.dumps({"documents": est.items, "dollars": est.dollars, **est.extra}))
+        return
+    from msmkit.docgen import pipeline
+
+    pipeline.require_key(settings)
+    key = stage_fingerprint(kind, opts, {})
+    stage = StageDir(kind.name, key, out)
+    record = stage.record()
+    if record and record.get("fingerprint") != key:
+        raise RunError(
+            f"{out} holds a generation with other settings, spec or prompts",
+            hint="nothing was changed; use a new --out folder, or delete this one",
+        )
+    if out.exists() and not record and any(out.iterdir()):
+        raise RunError(f"{out} exists and is not a generation folder", hint="use a new folder")
+    if stage.status == "done":
+        click.echo(json.dumps({"dir": str(out), **stage.outputs()}))
+        return
+    _print_estimate(kind.label(opts), est)
+    stage.start(opts.model_dump(mode="json"), {}, "generate")
+    ui = RunUI()
+    ctx = StageContext(dir=out, options=opts, inputs={}, stage=stage, label=kind.label(opts))
+    ctx.reporter = ui
+    try:
+        outputs = kind.run(ctx)
+    except StillWaiting as exc:
+        err_console().print(f"[cyan]waiting:[/] {exc}")
+        return
+    except BaseException as exc:
+        stage.fail(f"{type(exc).__name__}: {exc}")
+        raise
+    stage.finish(outputs)
+    click.echo(json.dumps({"dir": str(out), **outputs}))
+
+
+def get_kind(name: str) -> Any:
+    from msmkit.registry import get_registry
+
+    return get_registry("stages").entry(name).component
+
+
+def _print_estimate(label: str, est: Any) -> None:
+    console = err_console()
+    console.print(f"{label}: ~{est.items:,} documents, ~{est.tokens:,} tokens")
+    for step in est.extra.get("steps", []):
+        sent = step["input_tokens"] + step["cache_write_tokens"] + step["cache_read_tokens"]
+        console.print(
+            f"  {step['step']:<11} {step['calls']:>7,} calls  in {sent:>12,}"
+            f"  out {step['output_tokens']:>11,}  ${step['dollars']:,.2f}"
+        )
+    for note in est.notes:
+        console.print(f"  {note}")
+
+
+def _offline(entry: Any, s: Any, out: Path, raw: dict[str, Any], plan_only: bool) -> None:
+    from rich.progress import Progress
+
+    from msmkit.cli.tools import _guarded
+    from msmkit.corpus import CorpusWriter, Provenance, check_resumable, corpus_stats
+
+    gen = entry.component
+    opts = _validated(entry, raw)
+    expected = Provenance(
+        spec_name=s.name,
+        spec_hash=s.hash,
+        generator=entry.name,
+        generator_version=str(getattr(gen, "version", "0")),
+        settings=opts.model_dump(),
+    )
+    est = entry.call("planning", gen.plan, s, opts)
+    if plan_only:
+        click.echo(json.dumps({"documents": est.items, "tokens": est.tokens, "dollars": 0.0}))
+        return
+    check_resumable(out, expected)  # refuses, changing nothing, if OUT holds other documents
+    with CorpusWriter(out) as writer, Progress(console=err_console(), transient=True) as bar:
+        task = bar.add_task(f"generating from {s.name}", total=est.items)
+        bar.advance(task, len(writer.existing_ids))
+        documents = entry.call(
+            "generating documents", gen.generate, s, opts, skip=writer.existing_ids
+        )
+        for doc in _guarded(entry, documents):
+            writer.write(doc)
+            bar.advance(task)
+    click.echo(json.dumps({"corpus": str(out), **corpus_stats(out)}))
