@@ -328,5 +328,5 @@ def test_no_key_fails_before_sending(monkeypatch):
     from msmkit.docgen.settings import DocgenSettings
 
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
-    with pytest.raises(PrerequisiteError, match="ANTHROPIC_API_KEY is not set; nothing was sent"):
+    with pytest.raises(PrerequisiteError, match=r"no API key for anthropic/.*ANTHROPIC_API_KEY"):
         pipeline.executor_for(DocgenSettings())

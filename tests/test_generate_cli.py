@@ -265,7 +265,9 @@ def test_llm_without_a_key_fails_before_sending(tmp_path: Path, capsys, monkeypa
     out = tmp_path / "gen"
     code, stdout, err = msmkit(capsys, "generate", "docs", "pro-america", "-o", str(out))
     assert code == 1 and stdout == ""
-    assert "ANTHROPIC_API_KEY is not set; nothing was sent" in " ".join(err.split())
+    flat = " ".join(err.split())
+    assert "no API key for anthropic/" in flat and "ANTHROPIC_API_KEY" in flat
+    assert "nothing was sent" in flat
     assert not out.exists()
 
 

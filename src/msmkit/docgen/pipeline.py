@@ -67,6 +67,16 @@ def require_key(settings: DocgenSettings) -> None:
 
     if settings.provider.get("base_url"):
         return
+    try:
+        from msmkit.llm.keys import require_key as provider_require_key
+    except ImportError:  # an older provider layer: check the variables ourselves
+        provider_require_key = None
+    if provider_require_key is not None:
+        try:
+            provider_require_key(settings.model, dotenv_path=settings.provider.get("dotenv_path"))
+            return
+        except ImportError:  # python-dotenv missing: fall through to the plain check
+            pass
     var = missing_key(settings.model)
     if var is not None:
         raise PrerequisiteError(

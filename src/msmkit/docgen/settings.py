@@ -125,12 +125,12 @@ def missing_key(model: str) -> str | None:
 
     A stand-in for the provider layer's keys module (switch here when it lands)."""
     try:
-        from msmkit.llm.keys import missing_key as _missing  # type: ignore[import-not-found]
+        from msmkit.llm.keys import key_env_var
     except ImportError:
-        provider = model.split("/", 1)[0]
-        var = KEY_VARS.get(provider)
-        return var if var is not None and not os.environ.get(var) else None
-    return _missing(model)
+        var = KEY_VARS.get(model.split("/", 1)[0])
+    else:
+        var = key_env_var(model)
+    return var if var is not None and not os.environ.get(var, "").strip() else None
 
 
 def resolve_path(value: str | None, base: Path | None) -> Path | None:
