@@ -1,7 +1,7 @@
 """Applying spec variants: the one place that validates a variant's options, runs its code and
 checks what it returned, so a broken variant is blamed by name (and not whatever runs next).
 
-Used by ``msmkit generate --variant``, ``msmkit specs show --variant`` and the run graph.
+Used by ``msmkit generate docs --variant``, ``msmkit specs show --variant`` and the run graph.
 On the command line a variant is written ``NAME`` or ``NAME:KEY=VALUE,KEY=VALUE`` (values
 are YAML, as with ``-O``): ``attribution:subject=AI systems,plural=true``.
 """
