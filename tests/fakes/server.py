@@ -286,6 +286,13 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         path = self._count("GET")
         parts = path.strip("/").split("/")
+        if path == "/_stats":  # counters, for a server run in another process
+            with self.fake._lock:
+                stats = {
+                    "status_counts": dict(self.fake.status_counts),
+                    "hits": dict(self.fake.hits),
+                }
+            return self._send(200, stats)
         if parts[:3] == ["v1", "messages", "batches"] and len(parts) in (4, 5):
             return self._anthropic_batch_get(parts[3], results=len(parts) == 5)
         if parts[:2] == ["v1", "batches"] and len(parts) == 3:
