@@ -142,7 +142,7 @@ name: resume
 base_model: {{tiny: {{hidden_size: 32, num_layers: 1, vocab_size: 600}}}}
 defaults:
   generate: {{name: offline, options: {{docs_per_principle: 1}}}}
-  midtrain: {{backend: trl, options: {{sft: {sft}}}}}
+  midtrain: {{backend: trl, launch: {{launcher: none}}, options: {{sft: {sft}}}}}
 arms:
   - name: america
     spec: pro-america

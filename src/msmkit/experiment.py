@@ -21,6 +21,7 @@ from pydantic import Field, field_validator, model_validator
 from msmkit.components import Options
 from msmkit.errors import ConfigError
 from msmkit.naming import MAX_NAME, SLUG
+from msmkit.training.launch import LaunchSettings
 from msmkit.yamlfile import format_loc, line_of, load_yaml, validate
 
 MAX_EXPERIMENT_BYTES = 1 << 20
@@ -46,6 +47,11 @@ class GenerateSettings(ComponentRef):
 class TrainSettings(Options):
     backend: str = "trl"
     options: dict[str, Any] = Field(default_factory=dict)
+    launch: LaunchSettings = Field(
+        default_factory=LaunchSettings,
+        description="how the training runs: launcher none, process or accelerate "
+        "(docs/training.md)",
+    )
 
 
 class AFTSettings(TrainSettings):

@@ -367,6 +367,23 @@ class Graph:
             )
         return entry, self._options(entry, ref.options, (*where, "options"))
 
+    def _launch(self, settings: Any, where: Loc) -> Any:
+        """The stage's launch settings, checked (None when left at the default)."""
+        from msmkit.training.launch import check_launch
+
+        launch = settings.launch
+        if not launch.model_fields_set:
+            return None
+        if launch.config_file is not None:
+            launch = launch.model_copy(
+                update={"config_file": str(self.ef.resolve(launch.config_file))}
+            )
+        try:
+            check_launch(launch)
+        except OptionError as exc:
+            raise self._option_error(exc, (*where, "launch")) from None
+        return launch
+
     def _validate_backend(self, entry: Entry, stage: str, opts: BaseModel, loc: Loc) -> None:
         validate = getattr(entry.component, "validate", None)
         if not callable(validate):
@@ -395,7 +412,10 @@ class Graph:
             entry, opts = self._backend(mt, where)
             self._validate_backend(entry, "midtrain", opts, where)
             options = TrainOptions(
-                backend=entry.name, backend_options=opts.model_dump(mode="json"), seed=chain.seed
+                backend=entry.name,
+                backend_options=opts.model_dump(mode="json"),
+                seed=chain.seed,
+                launch=self._launch(mt, where),
             )
             spec_name = info.spec.name if info.spec is not None else "?"
             model = chain.midtrain = self.add(
@@ -422,7 +442,10 @@ class Graph:
                 data = aft_input
                 data_name = aft_input.path("data").name
             options = TrainOptions(
-                backend=entry.name, backend_options=opts.model_dump(mode="json"), seed=chain.seed
+                backend=entry.name,
+                backend_options=opts.model_dump(mode="json"),
+                seed=chain.seed,
+                launch=self._launch(aft, where),
             )
             model = chain.aft = self.add(
                 "aft",

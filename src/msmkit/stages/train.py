@@ -4,6 +4,11 @@
 with assistant-only loss. The backend and its validated options are the stage's inputs; the
 model comes from the ``model`` slot (a base model, or the stage before).
 
+Each training runs, by default, in its own process from a job serialized into the stage folder
+(``train_job.json``; ``launch: {launcher: process}``), or under ``accelerate launch``
+(``launcher: accelerate``), or in the msmkit process (``launcher: none``, for debugging): see
+``msmkit.training.launch``. Planning (every check short of training) runs here first.
+
 Both kinds are resumable: a rerun after a crash keeps the stage folder, so the backend can
 continue from ``checkpoints/`` (the ``trl`` backend does). A ``model/`` left by an unfinished
 attempt is never read as done nor overwritten: the folder's contents but ``checkpoints/`` are
@@ -21,8 +26,10 @@ from pydantic import Field
 
 from msmkit.components import Estimate, Options, TrainJob
 from msmkit.stagekit import StageContext
+from msmkit.training.launch import LaunchSettings
 
 CHECKPOINTS = "checkpoints"  # in the stage folder; kept when a rerun resumes
+JOB_FILE = "train_job.json"  # the serialized job the training process runs
 
 
 class TrainOptions(Options):
@@ -31,6 +38,7 @@ class TrainOptions(Options):
     seed: int = 0
     items: int = 0
     tokens: int = 0
+    launch: LaunchSettings | None = None  # None: the default (one child process)
 
 
 class _TrainKind:
@@ -71,7 +79,14 @@ class _TrainKind:
                 checkpoint_dir=ctx.dir / CHECKPOINTS,
             )
             entry.call("planning training", entry.component.plan, job)
-            result = entry.call("training", entry.component.train, job)
+            launch = opts.launch or LaunchSettings()
+            if launch.launcher == "none":
+                result = entry.call("training", entry.component.train, job)
+            else:
+                from msmkit.training.launch import job_payload, run_job
+
+                payload = job_payload(job, entry.name, opts.backend_options)
+                result = run_job(launch, job, ctx.dir / JOB_FILE, payload)
         return {"model": str(result.relative_to(ctx.dir)) if result.is_absolute() else "model"}
 
 

@@ -1,4 +1,5 @@
-"""The ``trl`` training backend: both stages run as a TRL ``SFTTrainer`` in this process.
+"""The ``trl`` training backend: both stages run as a TRL ``SFTTrainer`` in this process
+(the training stages start that process: see ``msmkit.training.launch``).
 
 * ``midtrain``: msmkit tokenizes the documents itself (explicit BOS/EOS policy), hands TRL
   pre-tokenized ``input_ids``/``labels`` and packs them with ``bfd_split`` (or ``wrapped``),
@@ -20,12 +21,9 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from msmkit.components import Estimate, Options, TrainJob
-from msmkit.errors import ModelPathError
-from msmkit.training.data import (
-    atomic_output_dir,
-    ensure_output_free,
-    read_corpus_texts,
-)
+from msmkit.errors import ModelPathError, OptionError
+from msmkit.training.data import atomic_output_dir, ensure_output_free
+from msmkit.training.trl.attention import check_attention
 from msmkit.training.trl.configs import (
     build_lora_config,
     build_sft_config,
@@ -33,6 +31,7 @@ from msmkit.training.trl.configs import (
     make_sft_config,
 )
 from msmkit.training.trl.memory import check_memory
+from msmkit.training.trl.mixing import check_mix
 from msmkit.training.trl.models import (
     ModelRef,
     load_hub_config,
@@ -48,8 +47,13 @@ from msmkit.training.trl.templates import (
     check_sft_eos_token,
     resolve_doc_eos,
 )
-from msmkit.training.trl.tokens import estimate_chat_tokens, estimate_doc_tokens, read_aft_chats
-from msmkit.training.trl.train import train_into
+from msmkit.training.trl.tokens import (
+    estimate_chat_tokens,
+    estimate_doc_tokens,
+    read_aft_chats,
+    read_documents,
+)
+from msmkit.training.trl.train import process_rank, train_into
 
 
 class TRLBackend:
@@ -89,7 +93,7 @@ class TRLBackend:
         _check_tokenizer(job.stage, options, tokenizer)
         notes = []
         if job.stage == "midtrain":
-            texts = read_corpus_texts(job.data)
+            texts = read_documents(job.data)
             tokens, note = estimate_doc_tokens(tokenizer, texts)
             items = len(texts)
         else:
@@ -106,6 +110,9 @@ class TRLBackend:
         """Train and return ``job.output_dir`` (a model dir, or an adapter dir if merge=False)."""
         options, ref, lora_config = _check_job(job)
         output_dir = Path(job.output_dir)
+        if process_rank() != 0:  # a distributed run: rank 0 alone writes (and renames) output
+            train_into(job, options, ref, lora_config, None)
+            return output_dir
         with atomic_output_dir(output_dir) as staging:
             train_into(job, options, ref, lora_config, staging)
         return output_dir
@@ -127,6 +134,14 @@ def _check_options(stage: str, options: TRLOptions) -> tuple[Any, Any]:
     Returns the SFTConfig (placeholder output_dir) and the LoraConfig."""
     placeholder = Path(tempfile.gettempdir()) / "msmkit-validate"
     config = make_sft_config(stage, options, output_dir=placeholder, seed=0)
+    check_attention(options)
+    check_mix(stage, options)
+    if stage == "aft" and options.doc_prefix is not None:
+        raise OptionError(
+            "doc_prefix is a midtraining option (a masked prefix of each document)",
+            loc=("doc_prefix",),
+            hint="Remove it from the AFT options.",
+        )
     if stage == "aft":
         chat_template_file(options)
     return config, build_lora_config(options.lora)

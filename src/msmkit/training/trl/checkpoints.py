@@ -64,13 +64,27 @@ def latest_checkpoint(folder: Path) -> Path | None:
 
 
 def job_fingerprint(job: TrainJob, options: dict[str, Any]) -> dict[str, Any]:
-    return {
+    """What makes two attempts the same job: stage, base model, data content (and any mixed
+    source's content), seed and options."""
+    from msmkit.training.sources import SOURCE_SUFFIX, as_source, job_data_ref, source_ref
+
+    data = Path(job.data)
+    plain_file = data.is_file() and not data.name.endswith(SOURCE_SUFFIX)
+    fingerprint = {
         "stage": job.stage,
         "base_model": str(job.base_model),
-        "data_sha256": sha256_file(job.data),
+        "data_sha256": sha256_file(data) if plain_file else job_data_ref(data),
         "seed": job.seed,
         "options": options,
     }
+    mixes = {
+        key: source_ref(as_source(options[key]))
+        for key in ("mix_corpus", "mix_chats")
+        if options.get(key)
+    }
+    if mixes:
+        fingerprint["mix_refs"] = mixes
+    return fingerprint
 
 
 def claim(folder: Path, fingerprint: dict[str, Any]) -> Path | None:

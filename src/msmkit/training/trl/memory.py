@@ -138,13 +138,40 @@ def load_shape(ref: ModelRef, lora: Mapping[str, Any] | None) -> ModelShape | No
 
 
 def visible_gpu_memory() -> int | None:
-    """Free bytes on the current CUDA device; None without CUDA."""
+    """Free bytes on the first visible CUDA device; None without CUDA.
+
+    Asked of ``nvidia-smi`` when it is there, so that the msmkit process (which checks at plan
+    time, then starts the training process) opens no CUDA context of its own."""
     import torch
 
     if not torch.cuda.is_available():
         return None
+    free = _nvidia_smi_free()
+    if free is not None:
+        return free
     free, _total = torch.cuda.mem_get_info()
     return int(free)
+
+
+def _nvidia_smi_free() -> int | None:
+    import os
+    import shutil
+    import subprocess
+
+    first = os.environ.get("CUDA_VISIBLE_DEVICES", "0").split(",")[0].strip() or "0"
+    if shutil.which("nvidia-smi") is None or not first.isdigit():
+        return None
+    try:
+        out = subprocess.run(
+            ["nvidia-smi", "--query-gpu=memory.free", "--format=csv,noheader,nounits", "-i", first],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout
+        return int(float(out.strip().splitlines()[0])) * 1024**2
+    except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+        return None
 
 
 def check_fits(estimate: MemoryEstimate, available: int | None) -> None:

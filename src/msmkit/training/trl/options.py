@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 
 from msmkit.components import Options
 from msmkit.errors import ConfigError, OptionError
+from msmkit.training.sources import DataSource
 
 SFT_DOCS = "https://huggingface.co/docs/trl/sft_trainer#trl.SFTConfig"
 LORA_DOCS = "https://huggingface.co/docs/peft/package_reference/lora"
@@ -65,12 +66,47 @@ class TRLOptions(Options):
     )
     packing_strategy: Literal["bfd_split", "wrapped"] = Field(
         default="bfd_split",
-        description="midtraining packing; both keep every token (TRL's 'bfd' truncates).",
+        description="midtraining packing; both keep every token (TRL's 'bfd' truncates). "
+        "bfd_split is padding-free and keeps documents apart; wrapped concatenates documents "
+        "into rows whose documents attend to each other (pretraining style).",
+    )
+    attn_implementation: Literal[
+        "auto", "sdpa", "eager", "flash_attention_2", "flash_attention_3"
+    ] = Field(
+        default="auto",
+        description="attention kernel: auto = flash_attention_2 when flash-attn is installed "
+        "and CUDA is there, else sdpa. Every choice keeps packed (bfd_split) documents from "
+        "attending to each other.",
+    )
+    doc_prefix: str | None = Field(
+        default=None,
+        description="midtraining: text put before every document (after BOS), e.g. "
+        "'<DOCTAG>'; its tokens are masked from the loss (labels -100) but kept in packing.",
     )
     doc_eos: str | None = Field(
         default=None,
         description="token appended to each document; default: the tokenizer's eos, or "
         "<|endoftext|> when the eos is a chat end-of-turn token.",
+    )
+    mix_corpus: DataSource | None = Field(
+        default=None,
+        description="midtraining: a pretraining corpus mixed in (a path, hf:org/name[@rev], "
+        "or {path, split, field, name}); amount by mix_ratio or mix_tokens. See "
+        "docs/training.md.",
+    )
+    mix_chats: DataSource | None = Field(
+        default=None,
+        description="AFT: an instruction-tuning set mixed in (messages column), like mix_corpus.",
+    )
+    mix_ratio: float | None = Field(
+        default=None,
+        gt=0,
+        lt=1,
+        description="fraction of the training tokens that come from the mix: "
+        "mixed / (own + mixed); whole documents or chats, picked in a seeded order.",
+    )
+    mix_tokens: int | None = Field(
+        default=None, ge=1, description="tokens to mix in (instead of mix_ratio)"
     )
     merge: bool = Field(
         default=True,
@@ -95,6 +131,11 @@ class TRLOptions(Options):
         "exceeds the visible GPU memory (skipped without CUDA). Turn off for sharded runs "
         "(DeepSpeed ZeRO, FSDP), which the single-device estimate does not model.",
     )
+
+    @field_validator("mix_corpus", "mix_chats", mode="before")
+    @classmethod
+    def _source_shorthand(cls, value: Any) -> Any:
+        return {"path": value} if isinstance(value, str) else value
 
 
 def coerce_options(options: Any) -> TRLOptions:

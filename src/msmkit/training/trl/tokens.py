@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING, Any
 from msmkit.components import TrainJob
 from msmkit.errors import OptionError, RunError
 from msmkit.jsonl import read_jsonl
-from msmkit.training.data import read_chats, read_corpus_texts
+from msmkit.training.data import normalize_chat, read_chats, read_corpus_texts
+from msmkit.training.sources import SOURCE_SUFFIX, as_source, load_texts
+from msmkit.training.trl.mixing import mix_documents, pick_mix
 from msmkit.training.trl.options import TRLOptions
 from msmkit.training.trl.templates import doc_bos_id, prepare_aft_template, resolve_doc_eos
 
@@ -35,6 +37,46 @@ def tokenize_documents(
     prefix = [] if bos_id is None else [bos_id]
     encoded = tokenizer(texts, add_special_tokens=False, verbose=False)["input_ids"]
     return [[*prefix, *ids, eos_id] for ids in encoded]
+
+
+def read_documents(data: Path) -> list[str]:
+    """A midtraining job's documents: msmkit corpus JSONL, or any source (see ``sources``)."""
+    path = Path(data)
+    if path.suffix == ".jsonl" and not path.name.endswith(SOURCE_SUFFIX):
+        return read_corpus_texts(path)
+    return load_texts(as_source(path))
+
+
+def document_rows(
+    ids: list[list[int]], prefix_ids: list[int], has_bos: bool
+) -> tuple[list[dict[str, list[int]]], int]:
+    """Rows ``[bos] + prefix + body + [eos]`` with the prefix's labels -100; and the number of
+    masked tokens. Packing keeps every token, masked or not."""
+    start = 1 if has_bos else 0
+    mask = [-100] * len(prefix_ids)
+    rows = [
+        {
+            "input_ids": [*row[:start], *prefix_ids, *row[start:]],
+            "labels": [*row[:start], *mask, *row[start:]],
+        }
+        for row in ids
+    ]
+    return rows, len(prefix_ids) * len(ids)
+
+
+def chats_from_messages(raw: list[Any], reasoning: str, where: str) -> list[list[dict[str, str]]]:
+    """Normalized chats from raw ``messages`` values (as ``read_aft_chats`` reads a file)."""
+    chats = []
+    for index, messages in enumerate(raw):
+        mode = "drop" if reasoning == "field" else reasoning
+        chat = normalize_chat(messages, reasoning=mode, where=f"{where}: chat {index}")
+        if reasoning == "field":
+            for message, original in zip(chat, messages, strict=True):
+                thought = original.get("reasoning")
+                if message["role"] == "assistant" and isinstance(thought, str) and thought:
+                    message["reasoning_content"] = thought
+        chats.append(chat)
+    return chats
 
 
 def read_aft_chats(path: Path, reasoning: str) -> list[list[dict[str, str]]]:
@@ -115,16 +157,42 @@ def build_dataset(
 
     info: dict[str, Any] = {}
     if job.stage == "midtrain":
-        texts = read_corpus_texts(job.data)
+        texts = read_documents(job.data)
         eos = resolve_doc_eos(tokenizer, options.doc_eos)
         ids = tokenize_documents(tokenizer, texts, eos)
-        rows = [{"input_ids": row, "labels": list(row)} for row in ids]
-        n = sum(len(row) for row in ids)
-        info.update(rows=len(rows), doc_eos=eos, tokens_before=n, trainable_before=n)
+        prefix = prefix_ids(tokenizer, options.doc_prefix)
+        rows, masked = document_rows(ids, prefix, doc_bos_id(tokenizer) is not None)
+        own = sum(len(row["input_ids"]) for row in rows)
+        mixed, record = mix_documents(
+            lambda batch: tokenize_documents(tokenizer, batch, eos), options, own, job.seed
+        )
+        rows += [{"input_ids": row, "labels": list(row)} for row in mixed]
+        n = own + sum(len(row) for row in mixed)
+        info.update(rows=len(rows), doc_eos=eos, tokens_before=n, trainable_before=n - masked)
+        if options.doc_prefix:
+            info["doc_prefix"] = {"text": options.doc_prefix, "tokens": len(prefix)}
     else:
         chats = read_aft_chats(job.data, options.reasoning)
         template, source = prepare_aft_template(tokenizer, options)
         total, trainable = chat_token_counts(tokenizer, chats, template)
+        counts: dict[int, tuple[int, int]] = {}
+
+        def lengths(batch: list[list[dict[str, str]]]) -> list[int]:
+            for chat in batch:
+                counts[id(chat)] = chat_token_counts(tokenizer, [chat], template)
+            return [counts[id(chat)][0] for chat in batch]
+
+        mixed, record = pick_mix(
+            "aft",
+            options,
+            total,
+            job.seed,
+            lambda raw: chats_from_messages(raw, options.reasoning, "mix_chats"),
+            lengths,
+        )
+        chats = chats + mixed
+        total += sum(counts[id(c)][0] for c in mixed)
+        trainable += sum(counts[id(c)][1] for c in mixed)
         rows = [{"messages": chat} for chat in chats]
         info.update(
             rows=len(rows),
@@ -132,7 +200,20 @@ def build_dataset(
             tokens_before=total,
             trainable_before=trainable,
         )
+    if record is not None:
+        info["mix"] = record
     return Dataset.from_list(rows), info
+
+
+def prefix_ids(tokenizer: PreTrainedTokenizerBase, prefix: str | None) -> list[int]:
+    if not prefix:
+        return []
+    ids = tokenizer(prefix, add_special_tokens=False, verbose=False)["input_ids"]
+    if not ids:
+        raise OptionError(
+            f"doc_prefix {prefix!r} is no tokens for this tokenizer", loc=("doc_prefix",)
+        )
+    return list(ids)
 
 
 def check_counts(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import time
 import warnings
 from importlib import metadata
@@ -18,12 +19,15 @@ from pathlib import Path
 
 from msmkit.components import TrainJob
 from msmkit.hashing import sha256_file
+from msmkit.training.sources import job_data_ref
+from msmkit.training.trl.attention import resolve_attention
 from msmkit.training.trl.card import write_model_card
 from msmkit.training.trl.checkpoints import (
     checkpoint_dir,
     checkpoint_step,
     claim,
     job_fingerprint,
+    latest_checkpoint,
     release_if_unused,
 )
 from msmkit.training.trl.configs import build_sft_config
@@ -59,16 +63,25 @@ def make_callbacks(progress):
     return [_Report()]
 
 
+def process_rank() -> int:
+    """This process's global rank under ``accelerate launch``/torchrun (0 when alone)."""
+    return int(os.environ.get("RANK", "0") or 0)
+
+
 def train_into(
-    job: TrainJob, options: TRLOptions, ref: ModelRef, lora_config, staging: Path
+    job: TrainJob, options: TRLOptions, ref: ModelRef, lora_config, staging: Path | None
 ) -> None:
-    """Train ``job`` and write the model, tokenizer and manifest into ``staging``."""
+    """Train ``job`` and write the model, tokenizer and manifest into ``staging``.
+
+    ``staging`` is None on the ranks other than 0 of a distributed run: they train (the
+    Trainer runs DDP/FSDP/ZeRO) and write nothing; checkpoints are the Trainer's business."""
     import transformers
 
     started = time.monotonic()
     checkpoints = checkpoint_dir(job)  # the Trainer's own output_dir, kept between attempts
     tokenizer = load_tokenizer(ref)
     init_kwargs, precision = plan_precision(options, ref)
+    init_kwargs["attn_implementation"] = resolve_attention(options.attn_implementation)
     config = build_sft_config(
         job,
         options,
@@ -80,22 +93,26 @@ def train_into(
     transformers.set_seed(job.seed)
     model = load_model(ref, init_kwargs)
     fingerprint = job_fingerprint(job, options.model_dump(mode="json"))
+    main = staging is not None
     existed = checkpoints.exists()
     try:
         with quiet_datasets():
             trainer = make_trainer(job, model, config, dataset, tokenizer, lora_config)
             after = packed_counts(trainer.train_dataset)
+            distributed = distributed_info(trainer)
             check_counts(job, info, after, config.max_length)
-            resume = claim(checkpoints, fingerprint)
+            resume = claim(checkpoints, fingerprint) if main else latest_checkpoint(checkpoints)
             resumed_step = checkpoint_step(resume) if resume is not None else 0
             if resume is not None:
                 log.info("resuming %s from %s (step %d)", job.stage, resume, resumed_step)
             result = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
     except BaseException:
-        if not existed:  # the Trainer may have made the folder; keep it only with a checkpoint
-            release_if_unused(checkpoints)
+        if main and not existed:  # the Trainer may have made the folder; keep it only with a
+            release_if_unused(checkpoints)  # checkpoint
         raise
-    output_kind = save_model(trainer, options, staging)
+    output_kind = save_outputs(trainer, options, ref, staging)
+    if staging is None:
+        return
     manifest = {
         "stage": job.stage,
         "backend": "trl",
@@ -103,7 +120,8 @@ def train_into(
         "base_model_kind": ref.kind,
         "output": output_kind,
         "data": str(job.data),
-        "data_sha256": sha256_file(job.data),
+        "data_sha256": sha256_file(job.data) if Path(job.data).is_file() else None,
+        "data_ref": job_data_ref(job.data),
         "seed": job.seed,
         "options": options.model_dump(mode="json"),
         "effective": effective_settings(config, lora_config),
@@ -113,6 +131,10 @@ def train_into(
             "fp16": bool(config.fp16),
         },
         "max_length": config.max_length,
+        "attn_implementation": init_kwargs["attn_implementation"],
+        "gradient_checkpointing": bool(config.gradient_checkpointing),
+        "cross_document_attention": job.stage == "midtrain"
+        and options.packing_strategy == "wrapped",
         "packing_strategy": options.packing_strategy if job.stage == "midtrain" else None,
         "tokens": {
             "before": {
@@ -122,7 +144,7 @@ def train_into(
             },
             "after": after,
         },
-        **{k: info[k] for k in ("doc_eos", "chat_template") if k in info},
+        **{k: info[k] for k in ("doc_eos", "chat_template", "doc_prefix", "mix") if k in info},
         "steps": result.global_step,
         "checkpoints": {
             "dir": str(checkpoints),
@@ -130,6 +152,7 @@ def train_into(
             "resumed_from_step": resumed_step if resume is not None else None,
             "steps_this_attempt": result.global_step - resumed_step,
         },
+        "distributed": distributed,
         "train_loss": result.training_loss,
         "wall_time_s": round(time.monotonic() - started, 3),
         "versions": versions(),
@@ -189,6 +212,63 @@ def make_trainer(job: TrainJob, model, config, dataset, tokenizer, lora_config):
         )
     trainer.remove_callback(transformers.PrinterCallback)  # losses go to the msmkit logger
     return trainer
+
+
+def distributed_info(trainer) -> dict:
+    args = trainer.args
+    world = int(args.world_size)
+    per_device = int(args.per_device_train_batch_size)
+    accumulation = int(args.gradient_accumulation_steps)
+    return {
+        "type": str(args.distributed_state.distributed_type).rsplit(".", 1)[-1],
+        "world_size": world,
+        "per_device_train_batch_size": per_device,
+        "gradient_accumulation_steps": accumulation,
+        "global_batch_size": world * per_device * accumulation,
+    }
+
+
+def _sharded(trainer) -> bool:
+    """FSDP or DeepSpeed ZeRO-3: no rank holds the full weights after training."""
+    if getattr(trainer, "is_fsdp_enabled", False):
+        return True
+    plugin = getattr(trainer.accelerator.state, "deepspeed_plugin", None)
+    return bool(
+        getattr(trainer, "is_deepspeed_enabled", False)
+        and plugin is not None
+        and getattr(plugin, "zero_stage", 0) == 3
+    )
+
+
+def save_outputs(trainer, options: TRLOptions, ref: ModelRef, staging: Path | None) -> str | None:
+    """Save from rank 0 (``staging`` set) only. Sharded runs (FSDP, ZeRO-3) save through
+    ``trainer.save_model`` on every rank (it gathers the weights; only rank 0 writes); a LoRA
+    run to be merged is then merged by rank 0 from the saved adapter on a fresh base."""
+    if _sharded(trainer):
+        trainer.save_model(str(staging) if staging is not None else None)
+        if staging is None:
+            return None
+        trainer.processing_class.save_pretrained(staging)
+        if (staging / "adapter_config.json").is_file():
+            return merge_saved_adapter(ref, staging) if options.merge else "adapter"
+        return "full"
+    if staging is None:
+        return None
+    return save_model(trainer, options, staging)
+
+
+def merge_saved_adapter(ref: ModelRef, staging: Path) -> str:
+    from peft import PeftModel
+
+    from msmkit.training.trl.models import adapter_base
+
+    base_ref = ModelRef("local", adapter_base(ref.path)) if ref.kind == "adapter" else ref
+    base = load_model(base_ref, {})
+    merged = PeftModel.from_pretrained(base, str(staging)).merge_and_unload()
+    for name in ("adapter_config.json", "adapter_model.safetensors", "adapter_model.bin"):
+        (staging / name).unlink(missing_ok=True)
+    merged.save_pretrained(staging)
+    return "merged"
 
 
 def save_model(trainer, options: TRLOptions, staging: Path) -> str:
