@@ -139,17 +139,6 @@ def test_attention_and_kernel_options_are_checked_at_plan_time():
         TRLOptions(attn_implementation="flex")
 
 
-@pytest.mark.slow
-def test_gradient_checkpointing_trains_with_lora(work, base, corpus):
-    sft = {**SFT, "activation_checkpointing": True}  # transformers 5's name
-    out = TRLBackend().train(
-        job("midtrain", base, corpus, work / "gc", sft=sft, lora={"r": 4}, merge=False)
-    )
-    info = json.loads((out / MANIFEST_NAME).read_text())
-    assert info["gradient_checkpointing"] is True
-    assert math.isfinite(info["train_loss"])
-
-
 # -- masked document prefix ---------------------------------------------------------------------
 
 
@@ -170,12 +159,17 @@ def test_doc_prefix_is_masked_on_its_exact_positions(work, base, corpus, tokeniz
 
 
 @pytest.mark.slow
-def test_doc_prefix_survives_packing_and_training(work, base, corpus):
-    out = TRLBackend().train(job("midtrain", base, corpus, work / "prefix", doc_prefix="DOCTAG "))
+def test_doc_prefix_survives_packing_and_lora_trains_with_checkpointing(work, base, corpus):
+    sft = {**SFT, "activation_checkpointing": True}  # gradient checkpointing, transformers 5
+    out = TRLBackend().train(
+        job("midtrain", base, corpus, work / "prefix", doc_prefix="DOCTAG ", sft=sft, lora={"r": 4})
+    )
     info = json.loads((out / MANIFEST_NAME).read_text())
     before, after = info["tokens"]["before"], info["tokens"]["after"]
     assert after["tokens"] == before["tokens"]  # packing kept every token, masked ones too
     assert after["trainable_tokens"] == before["trainable_tokens"] < before["tokens"]
+    assert info["gradient_checkpointing"] is True and info["output"] == "merged"
+    assert math.isfinite(info["train_loss"])
 
 
 def test_doc_prefix_is_a_midtraining_option():

@@ -99,7 +99,9 @@ def test_accelerate_command_and_generated_config(tmp_path):
 
 
 def test_msmkit_plan_names_the_bad_launch_option(tmp_path):
-    from conftest import run_cli
+    from click.testing import CliRunner
+
+    from msmkit.cli import make_cli
 
     exp = tmp_path / "exp.yaml"
     exp.write_text(
@@ -114,10 +116,10 @@ def test_msmkit_plan_names_the_bad_launch_option(tmp_path):
         "  - name: america\n"
         "    spec: pro-america\n"
     )
-    result = run_cli("plan", str(exp))
-    assert result.returncode != 0
-    assert "accelerate config file not found" in result.stderr + result.stdout
-    assert "exp.yaml:7" in result.stderr + result.stdout
+    result = CliRunner().invoke(make_cli(), ["plan", str(exp)])
+    assert result.exit_code != 0
+    message = str(result.exception)
+    assert "accelerate config file not found" in message and "exp.yaml:7" in message
 
 
 # -- across the process boundary ----------------------------------------------------------------
@@ -160,3 +162,22 @@ def test_two_processes_under_accelerate_train_one_model(work, base, corpus):
         "model.checkpoints",
     ]  # one model dir, no staging folder left by another rank
     assert "[rank 1]" in (out / "train_job.log").read_text()  # the second rank ran the job
+
+
+def test_shipped_accelerate_configs_parse_and_resolve_by_name():
+    from accelerate.commands.config.config_args import load_config_from_file
+
+    from msmkit.training.launch import bundled_configs
+
+    configs = bundled_configs()
+    assert set(configs) == {"ddp", "zero2", "zero3", "fsdp2"}
+    kinds = {
+        name: str(load_config_from_file(str(path)).distributed_type)
+        for name, path in configs.items()
+    }
+    assert kinds["zero3"].endswith("DEEPSPEED") and kinds["fsdp2"].endswith("FSDP")
+    check_launch(LaunchSettings(launcher="accelerate", config_file="zero3"))
+    command = launch_command(
+        LaunchSettings(launcher="accelerate", config_file="fsdp2", num_processes=4), Path("j.json")
+    )
+    assert command[3:7] == ["--config_file", str(configs["fsdp2"]), "--num_processes", "4"]

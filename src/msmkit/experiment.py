@@ -22,6 +22,7 @@ from msmkit.components import Options
 from msmkit.errors import ConfigError
 from msmkit.naming import MAX_NAME, SLUG
 from msmkit.training.launch import LaunchSettings
+from msmkit.training.sources import DataSource
 from msmkit.yamlfile import format_loc, line_of, load_yaml, validate
 
 MAX_EXPERIMENT_BYTES = 1 << 20
@@ -52,6 +53,20 @@ class TrainSettings(Options):
         description="how the training runs: launcher none, process or accelerate "
         "(docs/training.md)",
     )
+
+
+class MidtrainSettings(TrainSettings):
+    corpus: DataSource | None = Field(
+        default=None,
+        description="train on this corpus instead of a generated one (for arms without a "
+        "spec): a .jsonl/.json/.parquet/.csv/.arrow file, a save_to_disk folder, "
+        "hf:org/name[@revision], or {path, split, field, name}",
+    )
+
+    @field_validator("corpus", mode="before")
+    @classmethod
+    def _corpus_shorthand(cls, value: Any) -> Any:
+        return {"path": value} if isinstance(value, str) else value
 
 
 class AFTSettings(TrainSettings):
@@ -114,7 +129,7 @@ class EvalSettings(Options):
 class Defaults(Options):
     generate: GenerateSettings = Field(default_factory=GenerateSettings)
     filters: list[StageRef] = Field(default_factory=list)
-    midtrain: TrainSettings | None = Field(default_factory=TrainSettings)
+    midtrain: MidtrainSettings | None = Field(default_factory=MidtrainSettings)
     aft: AFTSettings | None = None
     evals: list[EvalRef] = Field(default_factory=list)
 
@@ -125,7 +140,7 @@ class Arm(Options):
     variants: list[ComponentRef] = Field(default_factory=list)
     generate: GenerateSettings | None = None
     filters: list[StageRef] | None = None
-    midtrain: TrainSettings | Literal[False] | None = None
+    midtrain: MidtrainSettings | Literal[False] | None = None
     aft: AFTSettings | Literal[False] | None = None
     evals: list[EvalRef] | None = None
 
@@ -164,6 +179,12 @@ class Experiment(Options):
         for arm in self.arms:
             if arm.spec is not None and self.midtrain_for(arm) is None:
                 raise ValueError(f"arm '{arm.name}' has a spec but midtraining is off")
+            mt = self.midtrain_for(arm)
+            if arm.spec is not None and mt is not None and mt.corpus is not None:
+                raise ValueError(
+                    f"arm '{arm.name}' has a spec and a midtrain corpus; the corpus replaces "
+                    "the generated one, so give one of them"
+                )
             if arm.spec is None and arm.variants:
                 raise ValueError(f"arm '{arm.name}' has variants but no spec")
         return self
@@ -177,7 +198,7 @@ class Experiment(Options):
     def filters_for(self, arm: Arm) -> list[StageRef]:
         return arm.filters if arm.filters is not None else self.defaults.filters
 
-    def midtrain_for(self, arm: Arm) -> TrainSettings | None:
+    def midtrain_for(self, arm: Arm) -> MidtrainSettings | None:
         if arm.midtrain is False:
             return None
         return arm.midtrain or self.defaults.midtrain

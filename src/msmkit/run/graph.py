@@ -367,14 +367,33 @@ class Graph:
             )
         return entry, self._options(entry, ref.options, (*where, "options"))
 
+    def _external_corpus(self, source: Any, where: Loc) -> tuple[Upstream, dict[str, Any]]:
+        """A midtrain ``corpus:`` source as the corpus slot; its content ref is the key."""
+        import hashlib
+        import json
+
+        from msmkit.training.sources import check_source, source_ref
+
+        if not source.is_hub:
+            source = source.model_copy(update={"path": str(self.ef.resolve(source.path))})
+        try:
+            check_source(source, loc=("path",))
+        except OptionError as exc:
+            raise self._option_error(exc, (*where, "corpus")) from None
+        record = source.model_dump(mode="json")
+        key = hashlib.sha256(
+            json.dumps({**record, "ref": source_ref(source)}, sort_keys=True).encode()
+        ).hexdigest()
+        return Upstream("corpus", key, {"corpus": source.path, "data": source.path}), record
+
     def _launch(self, settings: Any, where: Loc) -> Any:
         """The stage's launch settings, checked (None when left at the default)."""
-        from msmkit.training.launch import check_launch
+        from msmkit.training.launch import bundled_configs, check_launch
 
         launch = settings.launch
         if not launch.model_fields_set:
             return None
-        if launch.config_file is not None:
+        if launch.config_file is not None and launch.config_file not in bundled_configs():
             launch = launch.model_copy(
                 update={"config_file": str(self.ef.resolve(launch.config_file))}
             )
@@ -407,17 +426,24 @@ class Graph:
         model: Node | Upstream = base
         corpus = chain.filters[-1] if chain.filters else chain.corpus
         mt = self.exp.midtrain_for(arm)
+        source = None
+        if mt is not None and mt.corpus is not None:
+            corpus, source = self._external_corpus(mt.corpus, self._where(i, arm, "midtrain"))
         if corpus is not None and mt is not None:
             where = self._where(i, arm, "midtrain")
+            launch = self._launch(mt, where)
             entry, opts = self._backend(mt, where)
             self._validate_backend(entry, "midtrain", opts, where)
             options = TrainOptions(
                 backend=entry.name,
                 backend_options=opts.model_dump(mode="json"),
                 seed=chain.seed,
-                launch=self._launch(mt, where),
+                launch=launch,
+                corpus_source=source,
             )
             spec_name = info.spec.name if info.spec is not None else "?"
+            if source is not None:
+                spec_name = source["path"].rstrip("/").rsplit("/", 1)[-1]
             model = chain.midtrain = self.add(
                 "midtrain",
                 options,
@@ -431,6 +457,7 @@ class Graph:
         aft = self.exp.aft_for(arm)
         if aft is not None and aft_input is not None:
             where = self._where(i, arm, "aft")
+            launch = self._launch(aft, where)
             entry, opts = self._backend(aft, where)
             self._validate_backend(entry, "aft", opts, where)
             if isinstance(aft_input, StageRef):
@@ -445,7 +472,7 @@ class Graph:
                 backend=entry.name,
                 backend_options=opts.model_dump(mode="json"),
                 seed=chain.seed,
-                launch=self._launch(aft, where),
+                launch=launch,
             )
             model = chain.aft = self.add(
                 "aft",

@@ -39,6 +39,7 @@ class TrainOptions(Options):
     items: int = 0
     tokens: int = 0
     launch: LaunchSettings | None = None  # None: the default (one child process)
+    corpus_source: dict[str, Any] | None = None  # midtrain: an external corpus (DataSource)
 
 
 class _TrainKind:
@@ -56,6 +57,16 @@ class _TrainKind:
         tokens = options.tokens or (data.tokens if data else 0)
         return Estimate(self.name, items=items, tokens=tokens)
 
+    def _data(self, ctx: StageContext, opts: TrainOptions) -> Path:
+        """The job's data: the slot's file, or an external corpus source written down as a
+        ``corpus.source.json`` in the stage folder (see ``msmkit.training.sources``)."""
+        if opts.corpus_source is None:
+            return ctx.inputs[self.data_slot].path(self.data_output)
+        from msmkit.training.sources import DataSource, write_source
+
+        source = DataSource.model_validate(opts.corpus_source)
+        return write_source(source, ctx.dir / "corpus.source.json")
+
     def run(self, ctx: StageContext) -> dict[str, Any]:
         from msmkit.registry import get_registry
 
@@ -71,7 +82,7 @@ class _TrainKind:
             job = TrainJob(
                 stage=self.name,  # type: ignore[arg-type]
                 base_model=ctx.inputs["model"].value("model"),
-                data=ctx.inputs[self.data_slot].path(self.data_output),
+                data=self._data(ctx, opts),
                 output_dir=out,
                 options=backend_options,
                 seed=opts.seed,

@@ -60,8 +60,9 @@ class LaunchSettings(Options):
     )
     config_file: str | None = Field(
         default=None,
-        description="accelerate: your accelerate config YAML (DDP, FSDP, DeepSpeed); default: "
-        "a minimal generated one for num_processes processes on this machine.",
+        description="accelerate: a shipped config (ddp, zero2, zero3, fsdp2) or your accelerate "
+        "config YAML; default: a minimal generated DDP one for num_processes processes on "
+        "this machine.",
     )
     launch_args: list[str] = Field(
         default_factory=list,
@@ -99,12 +100,24 @@ def check_launch(settings: LaunchSettings, *, base_dir: Path | None = None) -> N
             raise OptionError(
                 f"accelerate config file not found: {path}",
                 loc=("config_file",),
-                hint=f"Write one with `accelerate config --config_file {path}`; see "
-                f"{ACCELERATE_DOCS}.",
+                hint="Shipped configs: " + ", ".join(bundled_configs()) + "; or write one "
+                f"with `accelerate config --config_file {path}` (see {ACCELERATE_DOCS}).",
             )
 
 
+def bundled_configs() -> dict[str, Path]:
+    """The accelerate configs msmkit ships (recipes/accelerate): ddp, zero2, zero3, fsdp2."""
+    from msmkit.resources import bundled
+
+    folder = bundled("recipes") / "accelerate"
+    return {p.stem: p for p in sorted(folder.glob("*.yaml"))} if folder.is_dir() else {}
+
+
 def resolve_config(config_file: str, base_dir: Path | None) -> Path:
+    """A shipped config by name (``zero3``), else a path (relative to ``base_dir``)."""
+    named = bundled_configs()
+    if config_file in named:
+        return named[config_file]
     path = Path(config_file).expanduser()
     if not path.is_absolute() and base_dir is not None:
         path = base_dir / path

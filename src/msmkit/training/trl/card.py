@@ -48,6 +48,33 @@ def _count_rows(manifest: dict[str, Any]) -> list[str]:
     return rows
 
 
+def _extra_data_lines(manifest: dict[str, Any]) -> list[str]:
+    lines = []
+    if manifest.get("data_ref") and not manifest.get("data_sha256"):
+        lines.append(f"- content: `{manifest['data_ref']}`")
+    prefix = manifest.get("doc_prefix")
+    if prefix:
+        lines.append(
+            f"- masked document prefix: `{prefix.get('text')}` ({prefix.get('tokens')} tokens, "
+            "no loss)"
+        )
+    mix = manifest.get("mix")
+    if mix:
+        source = mix.get("source", {})
+        lines.append(
+            f"- mixed in ({mix.get('option')}): `{source.get('path')}` `{mix.get('ref')}`, "
+            f"{mix.get('items')} items, {mix.get('tokens')} tokens (target "
+            f"{mix.get('target_tokens')}, ratio {mix.get('ratio')})"
+        )
+    dist = manifest.get("distributed")
+    if dist and dist.get("world_size", 1) > 1:
+        lines.append(
+            f"- distributed: {dist.get('type')}, {dist.get('world_size')} processes, global "
+            f"batch {dist.get('global_batch_size')}"
+        )
+    return lines
+
+
 def model_card(manifest: dict[str, Any]) -> str:
     """The card's text for one training manifest."""
     stage = manifest.get("stage")
@@ -86,6 +113,7 @@ def model_card(manifest: dict[str, Any]) -> str:
         "",
         f"- file: `{manifest.get('data')}`",
         f"- sha256: `{manifest.get('data_sha256')}`",
+        *_extra_data_lines(manifest),
         "",
         *_count_rows(manifest),
         "",
