@@ -61,3 +61,25 @@ def test_a_bad_corpus_source_fails_at_plan_time(tmp_path, corpus, spec, message)
         plan(tmp_path, corpus, spec)
     if not spec:
         assert "exp.yaml:6" in str(info.value)  # the corpus line
+
+
+def test_a_mixed_in_sources_content_enters_the_stage_fingerprint(tmp_path):
+    (tmp_path / "docs.jsonl").write_text(json.dumps({"text": "own document"}) + "\n")
+    mix = tmp_path / "pretrain.jsonl"
+    mix.write_text(json.dumps({"text": "web page"}) + "\n")
+    exp = tmp_path / "exp.yaml"
+    exp.write_text(
+        EXPERIMENT.format(corpus="docs.jsonl", spec="").replace(
+            "options: {sft:", f"options: {{mix_corpus: {mix}, mix_ratio: 0.1, sft:"
+        )
+    )
+
+    def midtrain():
+        graph = build_graph(read_experiment(exp), Store(tmp_path / "store"))
+        (node,) = [n for n in graph.nodes.values() if n.role == "midtrain"]
+        return node
+
+    first = midtrain()
+    assert first.options.data_refs["mix_corpus"].startswith("sha256:")
+    mix.write_text(json.dumps({"text": "another web page"}) + "\n")
+    assert midtrain().id != first.id

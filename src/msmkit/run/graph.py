@@ -386,6 +386,13 @@ class Graph:
         ).hexdigest()
         return Upstream("corpus", key, {"corpus": source.path, "data": source.path}), record
 
+    def _data_refs(self, entry: Entry, stage: str, opts: BaseModel) -> dict[str, str] | None:
+        """Content refs of data a backend's options name (a mixed-in set), if it says."""
+        refs = getattr(entry.component, "data_refs", None)
+        if not callable(refs):
+            return None
+        return entry.call("reading data refs", refs, stage, opts) or None
+
     def _launch(self, settings: Any, where: Loc) -> Any:
         """The stage's launch settings, checked (None when left at the default)."""
         from msmkit.training.launch import bundled_configs, check_launch
@@ -439,6 +446,7 @@ class Graph:
                 backend_options=opts.model_dump(mode="json"),
                 seed=chain.seed,
                 launch=launch,
+                data_refs=self._data_refs(entry, "midtrain", opts),
                 corpus_source=source,
             )
             spec_name = info.spec.name if info.spec is not None else "?"
@@ -473,6 +481,7 @@ class Graph:
                 backend_options=opts.model_dump(mode="json"),
                 seed=chain.seed,
                 launch=launch,
+                data_refs=self._data_refs(entry, "aft", opts),
             )
             model = chain.aft = self.add(
                 "aft",

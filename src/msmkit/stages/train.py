@@ -40,6 +40,7 @@ class TrainOptions(Options):
     tokens: int = 0
     launch: LaunchSettings | None = None  # None: the default (one child process)
     corpus_source: dict[str, Any] | None = None  # midtrain: an external corpus (DataSource)
+    data_refs: dict[str, str] | None = None  # content of other data the options name (mixes)
 
 
 class _TrainKind:

@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 from msmkit.components import Estimate, Options, TrainJob
 from msmkit.errors import ModelPathError, OptionError
 from msmkit.training.data import atomic_output_dir, ensure_output_free
+from msmkit.training.sources import source_ref
 from msmkit.training.trl.attention import check_attention
 from msmkit.training.trl.configs import (
     build_lora_config,
@@ -31,7 +32,7 @@ from msmkit.training.trl.configs import (
     make_sft_config,
 )
 from msmkit.training.trl.memory import check_memory
-from msmkit.training.trl.mixing import check_mix
+from msmkit.training.trl.mixing import check_mix, mix_source
 from msmkit.training.trl.models import (
     ModelRef,
     load_hub_config,
@@ -82,6 +83,17 @@ class TRLBackend:
                 check_memory(opts, ref, config)
             if ref.kind != "hub" and Path(tokenizer_source(ref)).is_dir():
                 _check_tokenizer(stage, opts, load_tokenizer(ref))
+
+    def data_refs(self, stage: str, options: Any) -> dict[str, str]:
+        """Content refs of the data the options name beyond the stage's input (the mixed-in
+        source): a sha256 for local files and folders, ``hf:id@revision`` for the hub. The
+        training stages put them into their fingerprint, so new content means a new stage."""
+        opts = effective_options(options, None)
+        found = mix_source(stage, opts)
+        if found is None:
+            return {}
+        name, source = found
+        return {name: source_ref(source)}
 
     def plan(self, job: TrainJob) -> Estimate:
         """Check everything short of training; estimate rows and tokens."""

@@ -15,6 +15,7 @@ folder; a folder made for a different job is refused, never resumed.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -84,6 +85,9 @@ def job_fingerprint(job: TrainJob, options: dict[str, Any]) -> dict[str, Any]:
     }
     if mixes:
         fingerprint["mix_refs"] = mixes
+    world = int(os.environ.get("WORLD_SIZE", "1") or 1)
+    if world > 1:  # another process count means another global batch: not the same run
+        fingerprint["world_size"] = world
     return fingerprint
 
 
