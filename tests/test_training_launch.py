@@ -181,3 +181,17 @@ def test_shipped_accelerate_configs_parse_and_resolve_by_name():
         LaunchSettings(launcher="accelerate", config_file="fsdp2", num_processes=4), Path("j.json")
     )
     assert command[3:7] == ["--config_file", str(configs["fsdp2"]), "--num_processes", "4"]
+
+
+def test_only_launchable_backends_run_in_a_worker():
+    from msmkit.training import TRLBackend
+    from msmkit.training.launch import is_launchable
+
+    class InProcess:
+        name = "copy"
+
+    assert is_launchable(TRLBackend()) and not is_launchable(InProcess())
+    check_launch(LaunchSettings(), backend=InProcess())  # the default: trains in-process
+    check_launch(LaunchSettings(launcher="none"), backend=InProcess())
+    with pytest.raises(OptionError, match="only in the msmkit process"):
+        check_launch(LaunchSettings(launcher="accelerate"), backend=InProcess())

@@ -393,7 +393,7 @@ class Graph:
             return None
         return entry.call("reading data refs", refs, stage, opts) or None
 
-    def _launch(self, settings: Any, where: Loc) -> Any:
+    def _launch(self, settings: Any, where: Loc, backend: Any = None) -> Any:
         """The stage's launch settings, checked (None when left at the default)."""
         from msmkit.training.launch import bundled_configs, check_launch
 
@@ -405,7 +405,7 @@ class Graph:
                 update={"config_file": str(self.ef.resolve(launch.config_file))}
             )
         try:
-            check_launch(launch)
+            check_launch(launch, backend=backend)
         except OptionError as exc:
             raise self._option_error(exc, (*where, "launch")) from None
         return launch
@@ -438,8 +438,8 @@ class Graph:
             corpus, source = self._external_corpus(mt.corpus, self._where(i, arm, "midtrain"))
         if corpus is not None and mt is not None:
             where = self._where(i, arm, "midtrain")
-            launch = self._launch(mt, where)
             entry, opts = self._backend(mt, where)
+            launch = self._launch(mt, where, entry.component)
             self._validate_backend(entry, "midtrain", opts, where)
             options = TrainOptions(
                 backend=entry.name,
@@ -465,8 +465,8 @@ class Graph:
         aft = self.exp.aft_for(arm)
         if aft is not None and aft_input is not None:
             where = self._where(i, arm, "aft")
-            launch = self._launch(aft, where)
             entry, opts = self._backend(aft, where)
+            launch = self._launch(aft, where, entry.component)
             self._validate_backend(entry, "aft", opts, where)
             if isinstance(aft_input, StageRef):
                 data: Node | Upstream = self._plugin_stage(

@@ -8,6 +8,8 @@ Each training runs, by default, in its own process from a job serialized into th
 (``train_job.json``; ``launch: {launcher: process}``), or under ``accelerate launch``
 (``launcher: accelerate``), or in the msmkit process (``launcher: none``, for debugging): see
 ``msmkit.training.launch``. Planning (every check short of training) runs here first.
+Only backends that declare ``launchable = True`` (the ``trl`` backend) run in a worker;
+others always train in the msmkit process.
 
 Both kinds are resumable: a rerun after a crash keeps the stage folder, so the backend can
 continue from ``checkpoints/`` (the ``trl`` backend does). A ``model/`` left by an unfinished
@@ -26,7 +28,7 @@ from pydantic import Field
 
 from msmkit.components import Estimate, Options, TrainJob
 from msmkit.stagekit import StageContext
-from msmkit.training.launch import LaunchSettings
+from msmkit.training.launch import LaunchSettings, is_launchable
 
 CHECKPOINTS = "checkpoints"  # in the stage folder; kept when a rerun resumes
 JOB_FILE = "train_job.json"  # the serialized job the training process runs
@@ -92,7 +94,7 @@ class _TrainKind:
             )
             entry.call("planning training", entry.component.plan, job)
             launch = opts.launch or LaunchSettings()
-            if launch.launcher == "none":
+            if launch.launcher == "none" or not is_launchable(entry.component):
                 result = entry.call("training", entry.component.train, job)
             else:
                 from msmkit.training.launch import job_payload, run_job

@@ -71,8 +71,28 @@ class LaunchSettings(Options):
     )
 
 
-def check_launch(settings: LaunchSettings, *, base_dir: Path | None = None) -> None:
+def is_launchable(backend: Any) -> bool:
+    """Whether a training backend can run in a worker process: it must say so
+    (``launchable = True``), since the worker finds it through msmkit's registry and each
+    rank runs it (outputs from rank 0 only). Other backends train in the msmkit process."""
+    return bool(getattr(backend, "launchable", False))
+
+
+def check_launch(
+    settings: LaunchSettings, *, base_dir: Path | None = None, backend: Any = None
+) -> None:
     """Plan-time checks: raises OptionError with ``loc`` inside the launch block."""
+    if (
+        backend is not None
+        and not is_launchable(backend)
+        and "launcher" in settings.model_fields_set
+        and settings.launcher != "none"
+    ):
+        raise OptionError(
+            f"backend {getattr(backend, 'name', '?')!r} trains only in the msmkit process",
+            loc=("launcher",),
+            hint="Remove the launch block, or set launcher: none.",
+        )
     if settings.launcher != "accelerate":
         extra = [
             key

@@ -64,6 +64,10 @@ class TRLBackend:
     description = "TRL SFTTrainer in-process: packed document midtraining and assistant-only AFT"
     Options: ClassVar[type[Options]] = TRLOptions
     requires: tuple[str, ...] = ("torch", "transformers", "trl", "peft", "datasets")
+    # The training stages may run it in a worker process (python -m msmkit.training.worker),
+    # alone or under accelerate launch: it finds itself in the registry there, and writes
+    # outputs from rank 0 only.
+    launchable: ClassVar[bool] = True
 
     def validate(self, stage: str, options: Any, base_model: str | None) -> None:
         """Check ``options`` for ``stage`` without data, weights or training (plan time).
