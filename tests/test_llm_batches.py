@@ -75,7 +75,7 @@ def test_no_wait_then_resume_collects_without_resubmitting(model: str, tmp_path:
         summary = first.run(reqs(7, model), journal, state_dir=tmp_path)
         assert (summary.sent, summary.pending) == (0, 7)
         server.batch_polls_to_end = 0
-        again = make_executor(settings(server, model, batch_size=3))
+        again = make_executor(settings(server, model, batch_size=3, wait_for_batches=False))
         summary = again.run(reqs(7, model), journal, state_dir=tmp_path)
     assert server.hits[CREATE[model]] == 3  # 0 resubmitted batches
     assert set(server.batch_by_key.values()) == {1}

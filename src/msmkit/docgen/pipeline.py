@@ -364,6 +364,10 @@ class Pipeline:
         )
 
     def write_report(self, status: str) -> dict[str, Any]:
+        for step in STEPS:  # from the journals: a step read back from its file spent too
+            journal = self._journal(step)
+            self.reports[step].usage = journal.usage()
+            self.reports[step].dollars = self._dollars(journal)
         data = {
             "status": status,
             "steps": {step: self.reports[step].to_json() for step in STEPS},

@@ -304,10 +304,8 @@ class BatchExecutor:
                 break
             if submitted and on_waiting is not None:
                 on_waiting(json.loads(json.dumps(state)))
-            if not s.wait_for_batches:
-                break
             assert api is not None
-            progressed = False
+            progressed = False  # one pass collects every batch that has ended
             for batch in waiting:
                 if not api.ended(batch["id"]):
                     continue
@@ -343,6 +341,8 @@ class BatchExecutor:
                 batch["status"] = "collected"
                 write_json_atomic(path, state)
             if not progressed:
+                if not s.wait_for_batches:  # return with the rest pending: a rerun collects
+                    break
                 self.sleep(s.poll_interval_s)
         summary.failed = len(failed)
         summary.pending = sum(1 for rid in by_id if rid not in journal and rid not in failed)
