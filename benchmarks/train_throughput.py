@@ -351,6 +351,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def benchmark(args: argparse.Namespace) -> Report:
     shape = resolve_shape(args)
+    if args.device == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("--device cuda: no CUDA GPU is visible to torch here (use --device cpu)")
     device = torch.device(args.device)
     device_name, peak = peak_tflops(device, args.peak_tflops)
     rows_per_step = args.batch_tokens // args.max_length
