@@ -216,3 +216,30 @@ def test_cli_batches_wait_then_kill_then_collect_at_batch_price(tmp_path: Path) 
     keys = journaled_keys(out)
     assert set(keys) == set(server.batch_by_key)
     check_dollars(out, server, keys, batch=True)
+
+
+def test_documents_with_max_tokens_8192_stream_through_the_pipeline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Document calls usually ask for >= 8192 tokens, which Inspect sends as SSE streams."""
+    from msmkit.cli import make_cli
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MSMKIT_BUDGET_USD", raising=False)
+    monkeypatch.setattr("msmkit.llm.base.os.fsync", lambda fd: None)
+    out = tmp_path / "gen"
+    with FakeLLMServer(responder=pipeline_responder, key_fn=prompt_key) as server:
+        env = {"ANTHROPIC_BASE_URL": server.url, "ANTHROPIC_API_KEY": KEY}
+        argv = ["generate", "docs", "pro-america", "-o", str(out), "--model", MODEL, *SHAPE,
+                "-O", "ideas_per_type=2", "-O", "document_max_tokens=8192"]  # fmt: skip
+        result = CliRunner().invoke(make_cli(), argv, env=env)
+    assert result.exit_code == 0, result.output
+    doc_keys = {k for k, step in STEPS.items() if step == "documents" and k in server.by_key}
+    assert len(doc_keys) == 40
+    assert {k: server.streamed[k] for k in doc_keys} == dict.fromkeys(doc_keys, 1)
+    assert sum(server.streamed.values()) == 40  # planning calls (4096 tokens) are not streamed
+    corpus = read_corpus(out / "corpus.jsonl")
+    assert len(corpus) == 40 and {key_in(d.text) for d in corpus} == {None}
+    # 50 words (40 planted short), plus "[key]", "<document>" and "</document>"
+    assert {d.meta["usage"]["output_tokens"] for d in corpus} == {53, 43}
+    check_dollars(out, server, journaled_keys(out), batch=False)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import json
 import math
 import random
 import time
@@ -47,6 +48,8 @@ _attempts: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
     "msmkit_llm_attempts", default=None
 )
 SDK_CLIENT_PROVIDERS = ("anthropic", "openai", "openai-api")
+MALFORMED_RETRIES = 2
+"""Retries of an unreadable 200 response (capped: a client-side bug must not loop long)."""
 
 
 def run_coroutine(coro: Any) -> Any:
@@ -126,6 +129,14 @@ def to_result(request: LLMRequest, output: Any, model: str, attempts: int) -> LL
     return LLMResult(request.id, output.completion, stop, tokens, model, None, attempts)
 
 
+def is_malformed(ex: BaseException) -> bool:
+    """A response the client could not read: not JSON, or JSON without the fields the SDK
+    or Inspect needs (``APIResponseValidationError`` when the SDK validates)."""
+    if type(ex).__name__ == "APIResponseValidationError":
+        return True
+    return isinstance(ex, (json.JSONDecodeError, TypeError, KeyError, AttributeError))
+
+
 def describe_error(ex: BaseException) -> str:
     last = getattr(ex, "last_attempt", None)  # tenacity.RetryError
     if last is not None and last.exception() is not None:
@@ -156,6 +167,8 @@ class OnlineExecutor:
         args = dict(self.model_args)
         if s.provider in SDK_CLIENT_PROVIDERS:
             args.setdefault("max_retries", 0)
+        if s.provider == "openai":  # Chat Completions, as the batch path (see docs)
+            args.setdefault("responses_api", False)
         model = get_model(
             s.model, config=config, base_url=s.base_url, api_key=api_key, memoize=False, **args
         )
@@ -245,12 +258,27 @@ class OnlineExecutor:
             reasoning_tokens=request.reasoning_tokens,
         )
         counter = [1]
-        token = _attempts.set(counter)
         name = self.settings.model
-        try:
-            output = await model.generate(messages, config=config)
-        except Exception as ex:
-            return LLMResult(request.id, "", "error", Usage(), name, describe_error(ex), counter[0])
-        finally:
-            _attempts.reset(token)
-        return to_result(request, output, name, counter[0])
+        malformed = 0
+        while True:
+            token = _attempts.set(counter)
+            try:
+                output = await model.generate(messages, config=config)
+            except Exception as ex:
+                # Inspect does not retry a 200 whose body is not JSON or lacks fields (a
+                # proxy's or gateway's glitch); msmkit does, within the same max_retries
+                if is_malformed(ex) and malformed < min(
+                    MALFORMED_RETRIES, self.settings.max_retries
+                ):
+                    malformed += 1
+                    counter[0] += 1
+                    ceiling = min(self.wait.max_s, self.wait.initial_s * 2 ** (malformed - 1))
+                    await asyncio.sleep(random.uniform(ceiling / 2, ceiling))
+                    continue
+                error = describe_error(ex)
+                if is_malformed(ex):
+                    error = f"malformed response: {error}"
+                return LLMResult(request.id, "", "error", Usage(), name, error, counter[0])
+            finally:
+                _attempts.reset(token)
+            return to_result(request, output, name, counter[0])
