@@ -29,7 +29,7 @@ STEP_NAMES = ("domains", "subdomains", "assertions", "doctypes", "ideas", "docum
 # 2 domains x 2 subdomains x 5 types; --target-tokens / 800 tokens a document -> ideas each
 SHAPE = ["-O", "domains=2", "-O", "subdomains_per_domain=2", "-O", "doc_types_per_subdomain=5",
          "-O", "assertions_per_subdomain=3"]  # fmt: skip
-PLANNING_CALLS = 1 + 2 + 4 + 4 + 20
+PLANNING = 1 + 2 + 4 + 4  # domains, subdomains, assertions, doctypes; + 20 pairs x parts
 
 
 def start_cli(out: Path, server: FakeLLMServer, *args: str) -> subprocess.Popen:
@@ -105,6 +105,7 @@ def check_dollars(out: Path, server: FakeLLMServer, keys, *, batch: bool) -> flo
 @pytest.mark.slow  # two CLI runs (Inspect startup each) and 1,231 HTTP calls: ~35 s
 def test_cli_kill_9_during_documents_then_rerun_exact_counts_and_filter(tmp_path: Path) -> None:
     docs, kill_at, conns = 1200, 300, 16
+    planning_calls = PLANNING + 20 * 3  # 60 ideas a pair: 3 requests of 20
     out = tmp_path / "gen"
     args = ("--target-tokens", str(docs * 800), "-O", f"provider={{max_connections: {conns}}}")
     with FakeLLMServer(responder=pipeline_responder, key_fn=prompt_key) as server:
@@ -114,12 +115,12 @@ def test_cli_kill_9_during_documents_then_rerun_exact_counts_and_filter(tmp_path
         before = journaled_keys(out)
         seen_before = set(server.by_key)
         assert kill_at <= len(ResultJournal(doc_journal)) < docs
-        assert len(before) == PLANNING_CALLS + len(ResultJournal(doc_journal))
+        assert len(before) == planning_calls + len(ResultJournal(doc_journal))
         stdout, _ = finish(start_cli(out, server, *args))
     outputs = json.loads(stdout)
     after = journaled_keys(out)
     # every request the pipeline planned was answered and journaled exactly once
-    assert len(after) == len(server.by_key) == PLANNING_CALLS + docs
+    assert len(after) == len(server.by_key) == planning_calls + docs
     assert set(after) == set(server.by_key) and set(before) <= set(after)
     # journaled before the kill: sent exactly once overall
     assert all(server.by_key[key] == 1 for key in before)
@@ -127,12 +128,12 @@ def test_cli_kill_9_during_documents_then_rerun_exact_counts_and_filter(tmp_path
     repeated = {key for key, n in server.by_key.items() if n > 1}
     assert repeated <= seen_before - set(before) and len(repeated) <= conns
     assert max(server.by_key.values()) <= 2
-    assert sum(server.by_key.values()) == PLANNING_CALLS + docs + len(repeated)
-    assert server.status_counts == {200: PLANNING_CALLS + docs + len(repeated)}
+    assert sum(server.by_key.values()) == planning_calls + docs + len(repeated)
+    assert server.status_counts == {200: planning_calls + docs + len(repeated)}
     # the rerun replayed the journals and sent only the rest
     report = json.loads((out / "steps" / "report.json").read_text())
     d = report["steps"]["documents"]
-    before_docs = len(before) - PLANNING_CALLS
+    before_docs = len(before) - planning_calls
     assert (d["reused"], d["sent"], d["accepted"], d["rejected"]) == (
         before_docs, docs - before_docs, docs, {}
     )  # fmt: skip
@@ -176,6 +177,7 @@ def test_cli_kill_9_during_documents_then_rerun_exact_counts_and_filter(tmp_path
 @pytest.mark.slow  # three CLI runs: ~25 s
 def test_cli_batches_wait_then_kill_then_collect_at_batch_price(tmp_path: Path) -> None:
     docs, size = 200, 50
+    planning_calls = PLANNING + 20  # 10 ideas a pair: one request each
     out = tmp_path / "gen"
     no_wait = ("--batch", "--target-tokens", str(docs * 800),
                "-O", f"provider={{wait_for_batches: false, batch_size: {size}}}")  # fmt: skip
@@ -208,7 +210,7 @@ def test_cli_batches_wait_then_kill_then_collect_at_batch_price(tmp_path: Path) 
     assert server.hits[create] == 9  # 0 new batch creations after the first run
     assert server.hits["POST /v1/messages"] == 0
     assert set(server.batch_by_key.values()) == {1}
-    assert len(server.batch_by_key) == PLANNING_CALLS + docs
+    assert len(server.batch_by_key) == planning_calls + docs
     corpus = read_corpus(out / "corpus.jsonl")
     assert len(corpus) == len({d.id for d in corpus}) == docs == json.loads(stdout)["documents"]
     assert all(d.meta["batched"] for d in corpus)

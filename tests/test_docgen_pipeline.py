@@ -91,10 +91,14 @@ def test_a_real_spec_gives_thousands_of_documents_with_exact_counts(plugin, tmp_
     assert plan["ideas_per_type"] == 42 and plan["projected_documents"] == 2520
     r = report(n)
     assert {s: r[s]["sent"] for s in r} == {
-        "domains": 1, "subdomains": 4, "assertions": 12, "doctypes": 12, "ideas": 60,
+        "domains": 1,
+        "subdomains": 4,
+        "assertions": 12,
+        "doctypes": 12,
+        "ideas": 60 * 3,
         "documents": 2520,
-    }  # fmt: skip
-    assert len(ex.calls) == len(set(ex.calls)) == 2609
+    }  # fmt: skip  (42 ideas a pair: 3 requests of 14, ideas_per_call 20)
+    assert len(ex.calls) == len(set(ex.calls)) == 2729
     docs = corpus(n)
     assert len(docs) == len({d.id for d in docs}) == 2520
     assert n.stage.status == "done" and n.stage.outputs()["documents"] == 2520
@@ -330,3 +334,54 @@ def test_no_key_fails_before_sending(monkeypatch):
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     with pytest.raises(PrerequisiteError, match=r"no API key for anthropic/.*ANTHROPIC_API_KEY"):
         pipeline.executor_for(DocgenSettings())
+
+
+class Truncating(ScriptedExecutor):
+    """Scripted answers, truncated (stop_reason max_tokens) where the asked-for list needs
+    more than the request's max_tokens at 70 tokens an idea, as a real model's would be."""
+
+    def run(self, requests, journal, *, state_dir, budget=None, on_result=None, on_waiting=None):
+        summary = ExecutionSummary()
+        for req in requests:
+            if req.id in journal:
+                summary.reused += 1
+                continue
+            self.calls.append(req.id)
+            long = req.step == "ideas" and docgen_script.count(req) * 70 > req.max_tokens
+            text = self.answer(req)
+            stop = "max_tokens" if long else "stop"
+            journal.append(LLMResult(req.id, text, stop, Usage(10, 10), model=req.model))
+            summary.sent += 1
+        return summary
+
+
+def test_many_ideas_are_asked_in_parts_with_stable_ids(plugin, tmp_path, use):
+    options = {**SMALL, "ideas_per_type": None, "target_tokens": 8 * 60 * 800}  # 60 a pair
+    seen = []
+
+    def answer(req):
+        seen.append(req)
+        return docgen_script.answer(req)
+
+    for name in ("one", "two", "three"):
+        (tmp_path / name).mkdir()
+    use(Truncating(answer))
+    n = run_docs(experiment(tmp_path / "one", options))
+    ideas = [r for r in seen if r.step == "ideas"]
+    assert len(ideas) == 8 * 3 and {docgen_script.count(r) for r in ideas} == {20}
+    assert sorted(r.prompt.count("this is part 2.") for r in ideas) == [0] * 16 + [1] * 8
+    r = report(n)
+    assert (r["ideas"]["accepted"], r["ideas"]["rejected"]) == (24, {})
+    docs = corpus(n)
+    assert len(docs) == len({d.id for d in docs}) == 8 * 60
+    assert {d.meta["part"] for d in docs} == {1, 2, 3}
+    # the ids are the same in another folder (stable), and a rerun sends nothing
+    seen.clear()
+    run_docs(experiment(tmp_path / "two", options))
+    assert {r.id for r in seen if r.step == "ideas"} == {r.id for r in ideas}
+    seen.clear()
+    run_docs(experiment(tmp_path / "two", options))
+    assert seen == []
+    # all 60 in one request need ~4,200 tokens > planning_max_tokens 4096: truncated, rejected
+    n = run_docs(experiment(tmp_path / "three", {**options, "ideas_per_call": 100}))
+    assert report(n)["ideas"]["rejected"] == {"truncated": 8} and corpus(n) == []

@@ -134,6 +134,11 @@ class _Handler(AnthropicRoutes, OpenAIRoutes, BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         path = self._count("POST")
         raw = self._body()
+        if len(raw) < int(self.headers.get("content-length") or 0):
+            self.close_connection = True  # the client went away mid-body (killed): no request
+            with self.fake._lock:
+                self.fake.hits["dropped"] += 1
+            return None
         if path == "/v1/files":
             return self.openai_file(raw)
         try:

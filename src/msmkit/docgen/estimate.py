@@ -51,9 +51,9 @@ def step_plans(
         ("doctypes", subdomains, tpl("doctypes") + 60 + a * 50 + framing, t * 35 + planning_think),
         (
             "ideas",
-            subdomains * t,
+            subdomains * t * len(s.idea_parts(k)),
             tpl("ideas") + 90 + a * 50 + framing,
-            k * 70 + planning_think,
+            max(s.idea_parts(k)) * 70 + planning_think,
         ),
         (
             "documents",

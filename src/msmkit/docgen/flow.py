@@ -151,27 +151,35 @@ def _run(p: Pipeline) -> dict[str, Any]:
         )
     types = p.list_step("doctypes", t_parents, ("name",), "doc_types")
     i_parents = []
+    sizes = s.idea_parts(ideas_k)  # a pair's ideas, in parts of at most ideas_per_call
     for tp in t_parents:
         for dt in types[tp.key]:
-            values = {
-                **tp.values,
-                "doc_type": dt["name"],
-                "doc_type_description": str(dt.get("description", "")),
-            }
-            i_parents.append(
-                Parent(
-                    key_of(tp.key, dt, ideas_k),
-                    {**tp.label, "doc_type": dt["name"]},
-                    values,
-                    ideas_k,
-                    info={"sub": tp.info["sub"]},
+            for part, size in enumerate(sizes, 1):
+                values = {
+                    **tp.values,
+                    "doc_type": dt["name"],
+                    "doc_type_description": str(dt.get("description", "")),
+                    "part": str(part),
+                    "parts": str(len(sizes)),
+                }
+                label = {**tp.label, "doc_type": dt["name"]}
+                if len(sizes) > 1:
+                    label["part"] = part
+                i_parents.append(
+                    Parent(
+                        key_of(tp.key, dt, ideas_k, part, len(sizes)),
+                        label,
+                        values,
+                        size,
+                        info={"sub": tp.info["sub"]},
+                    )
                 )
-            )
+    pairs = len(i_parents) // len(sizes)
     p.ctx.note(
-        f"projected corpus: {len(i_parents) * ideas_k:,} documents ≈ "
-        f"{len(i_parents) * ideas_k * s.tokens_per_document:,} tokens "
-        f"({len(sub_list)} subdomains, {len(i_parents)} (subdomain, type) pairs, "
-        f"{ideas_k} ideas each)"
+        f"projected corpus: {pairs * ideas_k:,} documents ≈ "
+        f"{pairs * ideas_k * s.tokens_per_document:,} tokens "
+        f"({len(sub_list)} subdomains, {pairs} (subdomain, type) pairs, "
+        f"{ideas_k} ideas each{f', asked in {len(sizes)} parts' if len(sizes) > 1 else ''})"
     )
     ideas = p.list_step("ideas", i_parents, ("idea",), "ideas")
     d_parents = []

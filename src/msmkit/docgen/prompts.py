@@ -40,6 +40,8 @@ STEPS: dict[str, tuple[str, ...]] = {
         "assertions",
         "doc_type",
         "doc_type_description",
+        "part",
+        "parts",
     ),
     "document": (
         "domain",

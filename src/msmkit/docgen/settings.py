@@ -55,6 +55,9 @@ class DocgenSettings(Options):
     ideas_per_type: int | None = Field(
         None, ge=1, le=500, description="default: from target_tokens, else 5"
     )
+    ideas_per_call: int = Field(
+        20, ge=1, le=500, description="at most this many ideas per request (more: in parts)"
+    )
     target_tokens: int | None = Field(None, ge=1, description="corpus size to aim for")
     tokens_per_document: int = Field(800, ge=50, description="expected size of a document")
     planning_max_tokens: int = Field(4096, ge=256)
@@ -92,6 +95,12 @@ class DocgenSettings(Options):
         if docs is None:
             return 5
         return max(1, math.ceil(docs / max(1, subdomains * self.doc_types_per_subdomain)))
+
+    def idea_parts(self, ideas: int) -> list[int]:
+        """How many ideas each request of a (subdomain, type) pair asks for: ``ideas`` split
+        into as few parts of at most ``ideas_per_call`` as possible, sized evenly."""
+        parts = max(1, math.ceil(ideas / self.ideas_per_call))
+        return [ideas // parts + (1 if i < ideas % parts else 0) for i in range(parts)]
 
     def framing_key(self) -> dict[str, Any]:
         return {"subject": self.subject, "voice": self.voice, "mode": self.mode}
