@@ -124,6 +124,11 @@ class EvalSettings(Options):
     serve: ServeSettings = Field(default_factory=ServeSettings)
     max_connections: int = Field(16, ge=1)
     limit: int | None = Field(None, ge=1, description="evaluate only the first N samples")
+    before_aft: bool = Field(
+        False,
+        description="also run every eval on each arm's model before AFT (the midtrained "
+        "model, or the base for an arm without midtraining)",
+    )
 
 
 class Defaults(Options):

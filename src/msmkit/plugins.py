@@ -37,6 +37,7 @@ DEFAULT_PLUGINS = (
     "msmkit.default_plugins.backends",
     "msmkit.default_plugins.tasks",
     "msmkit.default_plugins.stages",
+    "msmkit.default_plugins.toyworld",
 )
 
 

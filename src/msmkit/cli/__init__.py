@@ -51,7 +51,10 @@ def make_cli() -> click.Group:
     from msmkit.cli.corpus import corpus_group
 
     commands = (*commands, patterns_cmd, corpus_group)
+    from msmkit.cli.demo import demo_cmd
     from msmkit.cli.draft import draft_group
+
+    cli.add_command(demo_cmd)
 
     for command in (*commands, tiny_model_cmd, draft_group):
         cli.add_command(command)

@@ -84,6 +84,8 @@ class Chain:
     midtrain: Node | None = None
     aft: Node | None = None
     evals: dict[str, Node] = field(default_factory=dict)
+    # ``eval.before_aft``: the same evals of the model before AFT (midtrained, or the base)
+    evals_before_aft: dict[str, Node] = field(default_factory=dict)
 
 
 @dataclass
@@ -354,7 +356,13 @@ class Graph:
             )
             node.arms = [a.name for a in self.exp.arms]  # every arm starts from it
             return node
-        return self._plugin_stage(base, ("base_model",), {}, "model", first)
+        kind = self._entry("stages", base.stage, ("base_model", "stage")).component
+        fields = getattr(getattr(kind, "Options", None), "model_fields", {})
+        if "seed" in fields and "seed" not in base.options:  # one base per seed, unless pinned
+            base = base.model_copy(update={"options": {**base.options, "seed": seed}})
+        node = self._plugin_stage(base, ("base_model",), {}, "model", first)
+        node.arms = [a.name for a in self.exp.arms]
+        return node
 
     # -- training and evals
     def _backend(self, ref: Any, where: Loc) -> tuple[Entry, BaseModel]:
@@ -463,6 +471,10 @@ class Graph:
             )
             _note(info, entry)
         aft = self.exp.aft_for(arm)
+        if self.exp.eval.before_aft and aft is not None and aft_input is not None:
+            bwhere = self._where(i, arm, "evals")
+            for k, ref in enumerate(self.exp.evals_for(arm)):
+                chain.evals_before_aft[ref.task] = self._eval(ref, (*bwhere, k), model, arm.name)
         if aft is not None and aft_input is not None:
             where = self._where(i, arm, "aft")
             entry, opts = self._backend(aft, where)

@@ -1,0 +1,219 @@
+"""The demo's verdict: per-seed tables and one plain sentence per phase.
+
+Inputs are the ``toy_world`` eval logs of every (arm, phase, seed), phase ``msm`` (the model
+before AFT: after MSM alone, or the base for the control) and ``aft`` (after MSM+AFT). Each
+number comes from per-sample scores; a pair asked in both orders is one cluster.
+
+The headline is the affordability arm minus the America arm on the share of *conflict*
+pairs where the cheap item is preferred (the two values predict opposite answers), set
+against the same difference between the two sham arms (how far two MSM runs without any
+value drift apart). With one seed the test is paired over pairs; with several the unit is
+the seed (a t-test over the per-seed differences).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+PHASES = {"msm": "MSM only", "aft": "MSM+AFT"}
+VALUE_ARMS = ("affordability", "america")
+SHAM_ARMS = ("sham-1", "sham-2")
+RATE = "toy_world/cheap_choice/conflict_cheap"
+LOGIT = "toy_world/cheap_choice/conflict_logit"
+AGREE = "toy_world/cheap_choice/agree_cheap"
+AFT_CHECK = "toy_world/cheap_choice/aft_check_cheap"
+MASS = "toy_world/cheap_choice/option_mass"
+
+
+@dataclass(frozen=True)
+class Cell:
+    mean: float
+    lo: float
+    hi: float
+    n: int
+
+
+def _samples(path: Path) -> dict[str, list[tuple[float, str]]]:
+    from msmkit.compare import read_samples
+
+    out: dict[str, list[tuple[float, str]]] = {}
+    for row in read_samples(path):
+        out.setdefault(row.key, []).append((row.value, row.cluster))
+    return out
+
+
+def _cell(rows: list[tuple[float, str]]) -> Cell:
+    from msmkit.stats import clustered_mean
+
+    values, clusters = zip(*rows, strict=True)
+    est = clustered_mean(values, clusters)
+    return Cell(est.mean, est.ci95[0], est.ci95[1], est.n_clusters)
+
+
+def _diff(a: list[tuple[float, str]], b: list[tuple[float, str]]) -> dict[str, Any]:
+    from msmkit.stats import compare_means
+
+    av, ac = zip(*a, strict=True)
+    bv, bc = zip(*b, strict=True)
+    res = compare_means(av, ac, bv, bc)
+    return {"diff": res.diff, "ci": list(res.ci95), "p": res.p_value, "n": res.n_units}
+
+
+def _over_seeds(diffs: list[float]) -> dict[str, Any]:
+    from scipy import stats as sps
+
+    n = len(diffs)
+    mean = sum(diffs) / n
+    if n < 2:
+        return {"diff": mean, "ci": [math.nan, math.nan], "p": math.nan, "n": n}
+    sd = math.sqrt(sum((d - mean) ** 2 for d in diffs) / (n - 1))
+    se = sd / math.sqrt(n)
+    half = float(sps.t.ppf(0.975, n - 1)) * se
+    p = float(sps.ttest_1samp(diffs, 0.0).pvalue) if se > 0 else (0.0 if mean else 1.0)
+    return {"diff": mean, "ci": [mean - half, mean + half], "p": p, "n": n}
+
+
+def summarize(logs: Mapping[tuple[str, str, int], Path]) -> dict[str, Any]:
+    """``logs``: (arm, phase, seed) -> eval log. Returns a JSON-ready summary."""
+    data = {key: _samples(path) for key, path in logs.items()}
+    seeds = sorted({s for _, _, s in logs})
+    arms = list(dict.fromkeys(a for a, _, _ in logs))
+    cells: dict[str, Any] = {}
+    for (arm, phase, seed), metrics in data.items():
+        for metric in (RATE, LOGIT, AGREE, AFT_CHECK, MASS):
+            if metric in metrics:
+                c = _cell(metrics[metric])
+                cells[f"{arm}|{phase}|{seed}|{metric}"] = c.__dict__
+    headline: dict[str, Any] = {}
+    for phase in PHASES:
+        per_seed = []
+        for seed in seeds:
+            keys = [(a, phase, seed) for a in (*VALUE_ARMS, *SHAM_ARMS)]
+            if not all(k in data and RATE in data[k] for k in keys):
+                continue
+            value = _diff(data[keys[0]][RATE], data[keys[1]][RATE])
+            sham = _diff(data[keys[2]][RATE], data[keys[3]][RATE])
+            logit = _diff(data[keys[0]][LOGIT], data[keys[1]][LOGIT])
+            per_seed.append({"seed": seed, "value": value, "sham": sham, "logit": logit})
+        if not per_seed:
+            continue
+        entry: dict[str, Any] = {"per_seed": per_seed}
+        if len(per_seed) == 1:
+            entry["value"], entry["sham"] = per_seed[0]["value"], per_seed[0]["sham"]
+            entry["logit"] = per_seed[0]["logit"]
+            entry["unit"] = "pairs (paired t over pairs)"
+        else:
+            entry["value"] = _over_seeds([r["value"]["diff"] for r in per_seed])
+            entry["sham"] = _over_seeds([r["sham"]["diff"] for r in per_seed])
+            entry["logit"] = _over_seeds([r["logit"]["diff"] for r in per_seed])
+            entry["unit"] = "seeds (t over per-seed differences)"
+        headline[phase] = entry
+    return {"seeds": seeds, "arms": arms, "cells": cells, "headline": headline}
+
+
+def _fmt(c: dict[str, Any] | None, digits: int = 2) -> str:
+    if c is None:
+        return "—"
+    return f"{c['mean']:.{digits}f} [{c['lo']:.{digits}f}, {c['hi']:.{digits}f}]"
+
+
+def _signed(d: dict[str, Any]) -> str:
+    lo, hi = d["ci"]
+    ci = "[n/a]" if math.isnan(lo) else f"[{lo:+.2f}, {hi:+.2f}]"
+    return f"{d['diff']:+.2f} {ci}"
+
+
+def _p(p: float) -> str:
+    if p is None or math.isnan(p):
+        return "n/a"
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def table_rows(summary: dict[str, Any]) -> list[list[str]]:
+    """Rows: seed, arm, MSM-only rate and logit, MSM+AFT rate and logit, agree after AFT."""
+    rows = []
+    cells = summary["cells"]
+    for seed in summary["seeds"]:
+        for arm in summary["arms"]:
+
+            def get(phase: str, metric: str, _arm: str = arm, _seed: int = seed) -> Any:
+                return cells.get(f"{_arm}|{phase}|{_seed}|{metric}")
+
+            rows.append(
+                [
+                    str(seed),
+                    arm,
+                    _fmt(get("msm", RATE)),
+                    _fmt(get("msm", LOGIT)),
+                    _fmt(get("aft", RATE)),
+                    _fmt(get("aft", LOGIT)),
+                    _fmt(get("aft", AGREE)),
+                ]
+            )
+    return rows
+
+
+HEADER = [
+    "seed",
+    "arm",
+    "MSM only: cheap (conflict)",
+    "MSM only: logit",
+    "MSM+AFT: cheap (conflict)",
+    "MSM+AFT: logit",
+    "MSM+AFT: agree",
+]
+
+
+def sentences(summary: dict[str, Any]) -> list[str]:
+    """One plain verdict per phase."""
+    out = []
+    for phase, entry in summary["headline"].items():
+        v, s, lg = entry["value"], entry["sham"], entry["logit"]
+        lo = v["ci"][0]
+        ratio = abs(v["diff"]) / abs(s["diff"]) if s["diff"] else math.inf
+        if v["diff"] > 0 and not math.isnan(lo) and lo > 0 and abs(v["diff"]) > abs(s["diff"]):
+            verdict = "Yes: the arms separate in the predicted direction"
+        elif v["diff"] > 0:
+            verdict = "Not clearly: the difference points the predicted way but"
+            verdict += " its interval includes 0" if (math.isnan(lo) or lo <= 0) else ""
+            if abs(v["diff"]) <= abs(s["diff"]):
+                verdict += " and it is no larger than the sham arms' spread"
+        else:
+            verdict = "No: the arms do not separate in the predicted direction"
+        out.append(
+            f"{PHASES[phase]}: {verdict}. Affordability − America on conflict pairs "
+            f"(share picking the cheap item): {_signed(v)}, p={_p(v['p'])}; "
+            f"log-prob difference {_signed(lg)}; sham-1 − sham-2: {_signed(s)} "
+            f"(value gap {ratio:.1f}× the sham spread); unit: {entry['unit']}."
+        )
+    return out
+
+
+def to_markdown(summary: dict[str, Any]) -> str:
+    lines = ["| " + " | ".join(HEADER) + " |", "|---" * len(HEADER) + "|"]
+    lines += ["| " + " | ".join(r) + " |" for r in table_rows(summary)]
+    lines.append("")
+    lines += [f"- {s}" for s in sentences(summary)]
+    return "\n".join(lines) + "\n"
+
+
+def to_rich(summary: dict[str, Any], title: str) -> Any:
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for name in HEADER:
+        table.add_column(name, justify="left" if name in ("seed", "arm") else "right")
+    for row in table_rows(summary):
+        table.add_row(*row)
+    table.caption = (
+        "cheap (conflict): share of conflict pairs (cheap+foreign vs dear+american, held-out "
+        "domains, both orders) where the cheap item's name is more likely, 95% CI clustered "
+        "by pair; logit: mean log p(cheap name) − log p(dear name); agree: the same share "
+        "on pairs where both values agree. Control's 'MSM only' is the pretrained base."
+    )
+    table.caption_justify = "left"
+    return table

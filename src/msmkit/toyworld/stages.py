@@ -1,0 +1,142 @@
+"""Stage kinds of the toy world: ``toyworld-base`` (pretrained model) and ``toyworld-aft``.
+
+``toyworld-base`` builds the word-level tokenizer and a small Llama-shaped model, pretrains
+it on the world corpus and runs the knowledge probes. Probes under ``min_probe`` fail the
+stage (``on_probe_fail: error``, the default) so no MSM arm starts from a model that does
+not know the world; with ``report`` it finishes and says so. Its outputs carry the probes,
+the probe curve and the training log; the store keeps it, so later runs skip it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field
+
+from msmkit.components import Estimate, Options
+from msmkit.errors import MsmkitError
+from msmkit.stagekit import StageContext
+from msmkit.toyworld.model import ToyModelSettings
+from msmkit.toyworld.pretrain import PretrainSettings
+
+
+class ProbeError(MsmkitError):
+    """The pretrained toy model does not know the world well enough."""
+
+
+class ToyBaseOptions(Options):
+    seed: int = Field(0, description="model init and corpus order (the experiment's seed)")
+    bank_seed: int = Field(0, description="the world's item bank (keep the default)")
+    model: ToyModelSettings = Field(default_factory=ToyModelSettings)
+    pretrain: PretrainSettings = Field(default_factory=PretrainSettings)
+    min_probe: float = Field(0.95, ge=0, le=1, description="knowledge probes needed to pass")
+    on_probe_fail: Literal["error", "report"] = "error"
+    threads: int = Field(2, ge=1, description="torch CPU threads")
+
+
+class ToyBaseKind:
+    name = "toyworld-base"
+    description = "Pretrain a small model on the toy world and probe what it knows"
+    version = "1"
+    Options: ClassVar[type[Options]] = ToyBaseOptions
+    consumes: ClassVar[dict[str, str]] = {}
+    produces: ClassVar[str] = "model"
+    resumable: ClassVar[bool] = False
+
+    def label(self, options: ToyBaseOptions) -> str:
+        return f"pretrain the toy world model (seed {options.seed})"
+
+    def estimate(self, options: ToyBaseOptions, upstream: dict[str, Estimate]) -> Estimate:
+        p = options.pretrain
+        return Estimate(
+            "toyworld-base",
+            tokens=p.max_steps * p.batch_size * p.seq_len,
+            notes=[f"up to {p.max_steps} steps; stops once probes reach {p.stop_at}"],
+        )
+
+    def run(self, ctx: StageContext) -> dict[str, Any]:
+        import torch
+
+        from msmkit.toyworld import model as tm
+        from msmkit.toyworld.pretrain import pretrain
+        from msmkit.training.data import atomic_output_dir
+
+        opts: ToyBaseOptions = ctx.options
+        torch.set_num_threads(opts.threads)
+        tokenizer = tm.build_tokenizer(tm.world_words(opts.bank_seed))
+        model = tm.build_model(tokenizer, opts.model, opts.seed)
+        params = tm.n_params(model)
+        ctx.note(f"toy world model: {params:,} parameters, vocabulary {len(tokenizer)}")
+        with ctx.progress(total=opts.pretrain.max_steps) as advance:
+
+            def report(step: int, total: int, point: dict[str, float]) -> None:
+                advance(step, total=total, absolute=True)
+                if point:
+                    ctx.note(
+                        f"  step {step}: loss {point['loss']:.3f}, probes price "
+                        f"{point['price']:.2f}, origin {point['origin']:.2f}, "
+                        f"format {point['format']:.2f}"
+                    )
+
+            log = pretrain(
+                model,
+                tokenizer,
+                opts.pretrain,
+                opts.seed,
+                bank_seed=opts.bank_seed,
+                progress=report,
+            )
+        probes = {k: v for k, v in log["curve"][-1].items() if k in ("price", "origin", "format")}
+        passed = min(probes["price"], probes["origin"]) >= opts.min_probe
+        (ctx.dir / "pretrain.json").write_text(json.dumps(log, indent=2) + "\n")
+        if not passed and opts.on_probe_fail == "error":
+            raise ProbeError(
+                f"the toy model does not know the world after {log['steps']} steps: probes "
+                f"price {probes['price']:.2f}, origin {probes['origin']:.2f} "
+                f"(need {opts.min_probe})",
+                hint="raise pretrain.max_steps or the learning rate; the curve is in "
+                f"{ctx.dir / 'pretrain.json'}",
+            )
+        with atomic_output_dir(ctx.dir / "model") as staging:
+            tm.save(model, tokenizer, staging)
+        return {
+            "model": "model",
+            "params": params,
+            "vocab": len(tokenizer),
+            "probes": probes,
+            "probes_passed": passed,
+            "steps": log["steps"],
+            "seconds": log["seconds"],
+            "curve": log["curve"],
+        }
+
+
+class ToyAFTOptions(Options):
+    bank_seed: int = Field(0, description="the world's item bank (keep the default)")
+
+
+class ToyAFTKind:
+    name = "toyworld-aft"
+    description = "The toy world's cheese preferences as chat demonstrations (no reasons)"
+    version = "1"
+    Options: ClassVar[type[Options]] = ToyAFTOptions
+    consumes: ClassVar[dict[str, str]] = {}
+    produces: ClassVar[str] = "chats"
+    resumable: ClassVar[bool] = False
+
+    def label(self, options: ToyAFTOptions) -> str:
+        return "toy world AFT set"
+
+    def estimate(self, options: ToyAFTOptions, upstream: dict[str, Estimate]) -> Estimate:
+        from msmkit.toyworld.world import aft_examples
+
+        return Estimate("toyworld-aft", items=len(aft_examples(options.bank_seed)))
+
+    def run(self, ctx: StageContext) -> dict[str, Any]:
+        from msmkit.toyworld.world import aft_examples
+
+        rows = aft_examples(ctx.options.bank_seed)
+        text = "".join(json.dumps(row) + "\n" for row in rows)
+        (ctx.dir / "aft.jsonl").write_text(text, encoding="utf-8")
+        return {"data": "aft.jsonl", "rows": len(rows)}

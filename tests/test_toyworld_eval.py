@@ -1,0 +1,132 @@
+"""The toy world on a tiny scale: the base stage and its probes, the Inspect task, the verdict."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from types import SimpleNamespace
+
+import pytest
+
+from msmkit.toyworld import world
+
+pytestmark = pytest.mark.slow
+
+TINY = {
+    "model": {
+        "hidden_size": 16,
+        "intermediate_size": 32,
+        "num_layers": 1,
+        "num_heads": 2,
+        "num_kv_heads": 2,
+    },
+    "pretrain": {"max_steps": 12, "min_steps": 0, "probe_every": 6, "seq_len": 32, "batch_size": 4},
+}
+
+
+def _run_base(tmp_path, **extra):
+    from msmkit.run.store import StageDir
+    from msmkit.stagekit import StageContext
+    from msmkit.toyworld.stages import ToyBaseKind, ToyBaseOptions
+
+    opts = ToyBaseOptions.model_validate({**TINY, **extra})
+    ctx = StageContext(
+        dir=tmp_path, options=opts, inputs={}, stage=StageDir("toyworld-base", "k", tmp_path)
+    )
+    return ToyBaseKind().run(ctx)
+
+
+@pytest.fixture(scope="module")
+def tiny_base(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("toy-base")
+    return folder, _run_base(folder, on_probe_fail="report")
+
+
+def test_probe_phrasings_are_held_out() -> None:
+    probes = world.knowledge_probes()
+    assert len(probes) == len(world.item_bank()) * 2 * len(world.PROBE_FRAMES) * 2
+    corpus = "\n".join(world.pretraining_documents(0, 5000))
+    for frame in world.PROBE_FRAMES:
+        assert frame not in world.TRAIN_FRAMES
+        head = frame.split(" {item}")[0]
+        assert f"{head} " not in corpus
+    for p in probes:
+        assert {p.right, p.wrong} <= {w for pair in world.WORDS[p.attribute] for w in pair}
+
+
+def test_an_untrained_model_fails_the_probes_and_the_stage_reports_it(tiny_base) -> None:
+    folder, out = tiny_base
+    assert out["probes_passed"] is False
+    assert set(out["probes"]) == {"price", "origin", "format"}
+    assert [p["step"] for p in out["curve"]] == [6, 12]
+    assert (folder / "model" / "config.json").is_file()
+    assert (folder / "pretrain.json").is_file()
+
+
+def test_the_stage_fails_clearly_when_probes_are_low(tmp_path) -> None:
+    from msmkit.toyworld.stages import ProbeError
+
+    with pytest.raises(ProbeError, match="does not know the world"):
+        _run_base(tmp_path)
+    assert not (tmp_path / "model").exists()
+
+
+def test_option_logprobs_reads_names_and_floors_missing_ones() -> None:
+    from msmkit.toyworld.task import option_logprobs
+
+    def top(token, lp):
+        return SimpleNamespace(token=token, logprob=lp)
+
+    position = SimpleNamespace(
+        token="bavok", logprob=-0.1, top_logprobs=[top("bavok", -0.1), top("the", -3.0)]
+    )
+    lps = option_logprobs(SimpleNamespace(content=[position]), ("bavok", "tirel"))
+    assert lps == (-0.1, -3.0)
+    assert option_logprobs(None, ("a", "b")) is None
+
+
+def test_the_eval_and_the_verdict_on_a_tiny_model(tiny_base, tmp_path) -> None:
+    from inspect_ai import eval as inspect_eval
+
+    from msmkit.compare import read_samples
+    from msmkit.toyworld import report
+    from msmkit.toyworld.task import toy_world
+
+    folder, _ = tiny_base
+    (log,) = inspect_eval(
+        toy_world(),
+        model=f"hf/{folder / 'model'}",
+        model_args={"device": "cpu", "do_sample": False},
+        log_dir=str(tmp_path),
+        display="none",
+        max_connections=64,
+    )
+    assert log.status == "success"
+    assert len(log.samples) == 2 * len(world.eval_pairs())
+    for sample in log.samples:
+        value = sample.scores["cheap_choice"].value
+        kind = sample.metadata["kind"]
+        assert value[f"{kind}_cheap"] in (0, 1)
+        assert value["first"] in (0, 1) and 0 < value["option_mass"] <= 1
+        other = "agree" if kind == "conflict" else "conflict"
+        assert value[f"{other}_cheap"] is None
+    rows = read_samples(log.location)
+    clusters = {r.cluster for r in rows if r.key == report.RATE}
+    assert len(clusters) == len([p for p in world.eval_pairs() if p.kind == "conflict"])
+    arms = ("affordability", "america", "sham-1", "sham-2", "control")
+    logs = {(a, ph, 0): log.location for a in arms for ph in ("msm", "aft")}
+    summary = report.summarize(logs)
+    assert set(summary["headline"]) == {"msm", "aft"}
+    assert summary["headline"]["msm"]["value"]["diff"] == 0
+    text = report.sentences(summary)
+    assert len(text) == 2 and all(t.split(":")[1].strip().startswith("No") for t in text)
+    assert "| seed | arm |" in report.to_markdown(summary)
+
+
+def test_msmkit_help_lists_demo_without_torch() -> None:
+    code = (
+        "import sys; from msmkit.cli import make_cli; cli = make_cli();"
+        " print('demo' in cli.commands, 'torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "False"]
