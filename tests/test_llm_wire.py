@@ -91,3 +91,29 @@ def test_gpt_5_goes_to_chat_completions_not_the_responses_api(tmp_path: Path) ->
         summary, journal = run(server, reqs(2, "openai/gpt-5"), tmp_path)
     assert server.hits["POST /v1/chat/completions"] == 2 and summary.sent == 2
     assert server.hits["POST /v1/responses"] == 0 and journal.get("r0").ok
+
+
+def test_anthropic_sampling_params_are_not_sent_online_or_in_batches(tmp_path: Path) -> None:
+    """The SDK's API version (2026-10-21) rejects temperature on every model, which the fake
+    does too; neither Inspect's online path nor msmkit's batches send it."""
+    import anthropic
+
+    from msmkit.llm import make_executor
+
+    with FakeLLMServer() as server:
+        client = anthropic.Anthropic(api_key="sk-ant-fake-0123456789abcdef", base_url=server.url)
+        with pytest.raises(anthropic.BadRequestError, match="temperature"):
+            client.messages.create(  # the SDK itself no longer takes temperature=
+                model="m",
+                max_tokens=10,
+                messages=[{"role": "user", "content": "x"}],
+                extra_body={"temperature": 1.0},
+            )
+        summary, _ = run(server, reqs(2, temperature=1.0), tmp_path)
+        assert summary.sent == 2
+        settings = {"model": ANTHROPIC, "base_url": server.url, "batch": True}
+        batch = make_executor(settings).run(
+            reqs(3, temperature=1.0), ResultJournal(tmp_path / "b.jsonl"), state_dir=tmp_path
+        )
+    assert (batch.sent, batch.failed) == (3, 0)
+    assert server.status_counts[400] == 1 and server.hits["POST /v1/messages/batches"] == 1

@@ -70,16 +70,34 @@ def stream_events(message: dict[str, Any], *, pieces: int = 3) -> list[tuple[str
     return events
 
 
+SAMPLING = ("temperature", "top_p", "top_k")
+NO_SAMPLING_SINCE = "2026-10-21"
+"""The API version from which sampling parameters are rejected on every model (what
+Inspect's anthropic provider says; the anthropic SDK >= 2.0 sends this version)."""
+
+
+def rejected_param(version: str, params: dict[str, Any]) -> str | None:
+    if version >= NO_SAMPLING_SINCE:
+        return next((p for p in SAMPLING if p in params), None)
+    return None
+
+
 class AnthropicRoutes:
     """Handler methods for the Anthropic endpoints (mixed into the request handler)."""
 
     fake: FakeState
+    headers: Any
 
     def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
         raise NotImplementedError
 
     def _send_stream(self, events: list[tuple[str, dict]], *, cut: bool = False) -> None:
         raise NotImplementedError
+
+    def anthropic_invalid(self, body: dict[str, Any]) -> str | None:
+        """The 400 message a real API gives for this body, if any."""
+        param = rejected_param(self.headers.get("anthropic-version", ""), body)
+        return f"{param}: Extra inputs are not permitted" if param else None
 
     def anthropic_answer(self, key: str, body: dict[str, Any], truncate: bool, cut: bool) -> None:
         message = anthropic_message(self.fake, key, body, truncate)
@@ -101,9 +119,16 @@ class AnthropicRoutes:
                 fake.batch_by_key[key] += 1
                 queue = fake.batch_faults.get(key)
                 action = queue.pop(0) if queue else None
-            if action == "errored":
+            invalid = self.anthropic_invalid(params)
+            if invalid is not None:
+                detail = {"type": "invalid_request_error", "message": invalid}
+                result: dict[str, Any] = {
+                    "type": "errored",
+                    "error": {"type": "error", "error": detail},
+                }
+            elif action == "errored":
                 err = {"type": "error", "error": {"type": "api_error", "message": "fake"}}
-                result: dict[str, Any] = {"type": "errored", "error": err}
+                result = {"type": "errored", "error": err}
             elif action == "expired":
                 result = {"type": "expired"}
             else:

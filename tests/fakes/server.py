@@ -146,6 +146,9 @@ class _Handler(AnthropicRoutes, OpenAIRoutes, BaseHTTPRequestHandler):
         except ValueError:
             return self._send(400, {"error": {"message": "body is not JSON"}})
         if path == "/v1/messages":
+            invalid = self.anthropic_invalid(body)
+            if invalid is not None:
+                return self._send(400, error_body("anthropic", 400, invalid))
             return self._online("anthropic", body)
         if path == "/v1/chat/completions":
             return self._online("openai", body)

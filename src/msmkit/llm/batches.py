@@ -75,8 +75,8 @@ class AnthropicBatches:
             if self.settings.cache_prompt:
                 block["cache_control"] = {"type": "ephemeral"}
             params["system"] = [block]
-        if request.temperature is not None:
-            params["temperature"] = request.temperature
+        # no temperature: API version 2026-10-21 (the anthropic SDK >= 2.0 sends it) rejects
+        # temperature/top_p/top_k on every model; Inspect's online path drops them too
         if request.reasoning_tokens:
             params["thinking"] = {"type": "enabled", "budget_tokens": request.reasoning_tokens}
         return params
