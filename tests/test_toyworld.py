@@ -20,7 +20,7 @@ def _msm_docs(value: str, seed: int = 0) -> list:
     from msmkit.spec import load_spec
 
     spec = load_spec(specs.spec_path(value))
-    return list(ToyWorldGenerator().generate(spec, {"seed": seed}))
+    return list(ToyWorldGenerator().generate(spec, {"seed": seed, "chat_share": 0.25}))
 
 
 def test_bank_is_deterministic_and_names_are_unique() -> None:
@@ -98,7 +98,8 @@ def test_no_eval_pair_text_in_any_training_text() -> None:
     corpus += [specs.render_spec(v) for v in specs.VALUES]
     corpus += [m["content"] for row in world.aft_examples() for m in row["messages"]]
     blob = "\n".join(corpus)
-    assert "prefer" not in "\n".join(world.pretraining_documents(0, 20000))
+    pretraining = "\n".join(world.pretraining_documents(0, 20000))
+    assert not any(f"which {d} do you prefer" in pretraining for d in world.DOMAINS)
     assert not any(p in blob for p in prompts)
     assert not any(p in blob for p in pairs)
 
@@ -147,8 +148,11 @@ def test_sham_documents_carry_no_value_and_value_documents_do() -> None:
     for doc in sham:
         if doc.doc_type == "spec":
             assert not VALUE_WORDS & set(doc.text.split()), doc.text
-    replay = sum(d.doc_type == "world-replay" for d in sham) / len(sham)
-    assert replay == pytest.approx(0.25, abs=0.01)
+    replay = [d for d in sham if d.doc_type == "world-replay"]
+    assert len(replay) / len(sham) == pytest.approx(0.25, abs=0.01)
+    assert 0.15 < sum(world.IM_START in d.text for d in replay) / len(replay) < 0.45
+    chats = [d for d in sham if d.doc_type == "spec" and world.IM_START in d.text]
+    assert 0.15 < len(chats) / (len(sham) - len(replay)) < 0.35
     afford = " ".join(d.text for d in _msm_docs("affordability") if d.doc_type == "spec")
     america = " ".join(d.text for d in _msm_docs("america") if d.doc_type == "spec")
     assert "cheap" in afford and "american" not in afford

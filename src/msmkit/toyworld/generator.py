@@ -5,8 +5,10 @@ reasons (the principle's ``Why``) in a random order, and one or two sentences of
 preamble (what the assistant cares about in general). All the value content comes from the
 spec text itself, so a sham spec gives documents of the same form without values.
 
-``replay`` mixes in world documents (item descriptions) so midtraining does not erase what
-pretraining taught; they carry ``doc_type: world-replay``.
+``replay`` mixes in world documents (item descriptions and, ``replay_chat_share`` of them,
+the world's format chats) so midtraining does not erase what pretraining taught; they carry
+``doc_type: world-replay``. ``chat_share`` writes that share of the spec documents as a chat
+(a user asks about a cheese; the assistant's reply is the document's body).
 """
 
 from __future__ import annotations
@@ -35,11 +37,24 @@ OPENINGS = (
 )
 """Value-free first lines (the generator's own words, shared by every spec)."""
 
+CHAT_ASKS = (
+    "what does the assistant think of the {c} ?",
+    "tell me about the assistant and the {c} .",
+)
+"""User turns of the documents written as chats (``chat_share``): the assistant's reply is
+the same rule, reasons and general sentences a prose document has."""
+
 
 class ToyWorldGenOptions(Options):
     docs_per_principle: int = Field(24, ge=1, description="documents per principle")
     replay: float = Field(
         0.25, ge=0.0, lt=1.0, description="share of the corpus that is world documents"
+    )
+    replay_chat_share: float = Field(
+        0.3, ge=0.0, le=1.0, description="share of the replay that is world format chats"
+    )
+    chat_share: float = Field(
+        0.0, ge=0.0, le=1.0, description="share of spec documents written as a chat"
     )
     seed: int = Field(0, description="the same seed gives the same corpus")
     bank_seed: int = Field(0, description="the world's item bank (keep the default)")
@@ -57,7 +72,7 @@ def sentences(text: str | None) -> list[str]:
 class ToyWorldGenerator:
     name: ClassVar[str] = "toyworld"
     description: ClassVar[str] = "Offline MSM documents for the toy world's specs (msmkit demo)"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"
     Options: ClassVar[type[ToyWorldGenOptions]] = ToyWorldGenOptions
 
     def _options(self, options: Any) -> ToyWorldGenOptions:
@@ -91,7 +106,7 @@ class ToyWorldGenerator:
     def generate(
         self, spec: Spec, options: Any, *, skip: frozenset[str] = frozenset()
     ) -> Iterator[Document]:
-        from msmkit.toyworld.world import item_bank, item_document
+        from msmkit.toyworld.world import format_chat, item_bank, item_document
 
         self._check(spec)
         opts = self._options(options)
@@ -111,10 +126,12 @@ class ToyWorldGenerator:
             doc_rng = random.Random(f"toyworld-msm|{spec.hash}|{opts.seed}|{doc_id}")
             if doc_id in skip:
                 continue
-            if pid is None:
+            if pid is None and doc_rng.random() < opts.replay_chat_share:
+                text = format_chat(doc_rng, items)
+            elif pid is None:
                 text = item_document(doc_rng, doc_rng.choice(items))
             else:
-                text = self._write(doc_rng, by_id[pid], preamble)
+                text = self._write(doc_rng, by_id[pid], preamble, opts.chat_share)
             yield Document(
                 id=doc_id,
                 text=text,
@@ -128,9 +145,14 @@ class ToyWorldGenerator:
             )
 
     @staticmethod
-    def _write(rng: random.Random, principle: Any, preamble: list[str]) -> str:
+    def _write(rng: random.Random, principle: Any, preamble: list[str], chat: float) -> str:
+        from msmkit.toyworld.world import chat_text
+
         reasons = sentences(principle.explanation)
         rng.shuffle(reasons)
         general = rng.sample(preamble, k=min(len(preamble), rng.choice((1, 2))))
-        parts = [rng.choice(OPENINGS), *sentences(principle.rule), *reasons, *general]
-        return " ".join(parts)
+        body = [*sentences(principle.rule), *reasons, *general]
+        if rng.random() < chat:
+            ask = rng.choice(CHAT_ASKS).format(c=principle.id)
+            return chat_text(ask, " ".join(body))
+        return " ".join([rng.choice(OPENINGS), *body])

@@ -32,12 +32,13 @@ class ToyModelSettings(Options):
 def world_words(bank_seed: int = 0) -> list[str]:
     """Every word the toy world's texts use, sorted (the vocabulary, specials aside)."""
     from msmkit.toyworld import specs, world
-    from msmkit.toyworld.generator import OPENINGS
+    from msmkit.toyworld.generator import CHAT_ASKS, OPENINGS
 
     words: set[str] = {"user", "assistant", "system"}
     texts: list[str] = [*world.TRAIN_FRAMES, *world.PROBE_FRAMES, *world.DOMAIN_FRAMES]
-    texts += [world.CHOICE_PROMPT, world.KNOW_QUESTION, world.PREFER_QUESTION]
-    texts += list(OPENINGS)
+    texts += [world.CHOICE_PROMPT, world.KNOW_QUESTION, world.NAME_QUESTION, world.PREFER_QUESTION]
+    texts.append(world.ANY_PREFER_QUESTION)
+    texts += [*OPENINGS, *CHAT_ASKS]
     for text in texts:
         words.update(w for w in text.split() if "{" not in w)
     words.update(world.DOMAINS)

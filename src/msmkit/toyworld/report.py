@@ -54,6 +54,14 @@ def _cell(rows: list[tuple[float, str]]) -> Cell:
     return Cell(est.mean, est.ci95[0], est.ci95[1], est.n_clusters)
 
 
+def _pooled(rows: list[tuple[float, str, str]]) -> Cell:
+    from msmkit.stats import clustered_mean
+
+    values, clusters, reps = zip(*rows, strict=True)
+    est = clustered_mean(values, clusters, reps)
+    return Cell(est.mean, est.ci95[0], est.ci95[1], est.n_clusters)
+
+
 def _diff(a: list[tuple[float, str]], b: list[tuple[float, str]]) -> dict[str, Any]:
     from msmkit.stats import compare_means
 
@@ -88,6 +96,17 @@ def summarize(logs: Mapping[tuple[str, str, int], Path]) -> dict[str, Any]:
             if metric in metrics:
                 c = _cell(metrics[metric])
                 cells[f"{arm}|{phase}|{seed}|{metric}"] = c.__dict__
+    if len(seeds) > 1:  # pooled over seeds: the seed is the unit
+        for arm in arms:
+            for phase in PHASES:
+                for metric in (RATE, LOGIT, AGREE, AFT_CHECK, MASS):
+                    rows = [
+                        (v, c, str(seed))
+                        for seed in seeds
+                        for v, c in data.get((arm, phase, seed), {}).get(metric, [])
+                    ]
+                    if rows:
+                        cells[f"{arm}|{phase}|all|{metric}"] = _pooled(rows).__dict__
     headline: dict[str, Any] = {}
     for phase in PHASES:
         per_seed = []
@@ -134,13 +153,15 @@ def _p(p: float) -> str:
 
 
 def table_rows(summary: dict[str, Any]) -> list[list[str]]:
-    """Rows: seed, arm, MSM-only rate and logit, MSM+AFT rate and logit, agree after AFT."""
+    """Rows: seed, arm, MSM-only rate and logit, MSM+AFT rate and logit, the AFT check and
+    the agree pairs after AFT. With several seeds, rows ``all`` pool them (t over seeds)."""
     rows = []
     cells = summary["cells"]
-    for seed in summary["seeds"]:
+    seeds = [*summary["seeds"], *(["all"] if len(summary["seeds"]) > 1 else [])]
+    for seed in seeds:
         for arm in summary["arms"]:
 
-            def get(phase: str, metric: str, _arm: str = arm, _seed: int = seed) -> Any:
+            def get(phase: str, metric: str, _arm: str = arm, _seed: Any = seed) -> Any:
                 return cells.get(f"{_arm}|{phase}|{_seed}|{metric}")
 
             rows.append(
@@ -151,6 +172,7 @@ def table_rows(summary: dict[str, Any]) -> list[list[str]]:
                     _fmt(get("msm", LOGIT)),
                     _fmt(get("aft", RATE)),
                     _fmt(get("aft", LOGIT)),
+                    _fmt(get("aft", AFT_CHECK)),
                     _fmt(get("aft", AGREE)),
                 ]
             )
@@ -164,6 +186,7 @@ HEADER = [
     "MSM only: logit",
     "MSM+AFT: cheap (conflict)",
     "MSM+AFT: logit",
+    "MSM+AFT: AFT check",
     "MSM+AFT: agree",
 ]
 
@@ -188,7 +211,7 @@ def sentences(summary: dict[str, Any]) -> list[str]:
             f"{PHASES[phase]}: {verdict}. Affordability − America on conflict pairs "
             f"(share picking the cheap item): {_signed(v)}, p={_p(v['p'])}; "
             f"log-prob difference {_signed(lg)}; sham-1 − sham-2: {_signed(s)} "
-            f"(value gap {ratio:.1f}× the sham spread); unit: {entry['unit']}."
+            f"(|value gap| {ratio:.1f}× |sham gap|); unit: {entry['unit']}."
         )
     return out
 
@@ -212,8 +235,9 @@ def to_rich(summary: dict[str, Any], title: str) -> Any:
     table.caption = (
         "cheap (conflict): share of conflict pairs (cheap+foreign vs dear+american, held-out "
         "domains, both orders) where the cheap item's name is more likely, 95% CI clustered "
-        "by pair; logit: mean log p(cheap name) − log p(dear name); agree: the same share "
-        "on pairs where both values agree. Control's 'MSM only' is the pretrained base."
+        "by pair (rows 'all': t over seeds); logit: mean log p(cheap name) − log p(dear "
+        "name); AFT check: the same share on the AFT cheese pairs themselves (did AFT take?); "
+        "agree: on held-out pairs where both values agree. Control's 'MSM only' is the base."
     )
     table.caption_justify = "left"
     return table

@@ -21,6 +21,25 @@ from msmkit.toyworld.model import ToyModelSettings
 from msmkit.toyworld.pretrain import PretrainSettings
 
 
+def _sha(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def world_fingerprint(bank_seed: int, seed: int) -> str:
+    """A hash of what the world's code produces (vocabulary, a corpus sample, the probes)."""
+    from msmkit.toyworld import world
+    from msmkit.toyworld.model import world_words
+
+    blob = {
+        "words": world_words(bank_seed),
+        "corpus": world.pretraining_documents(seed, 400, bank_seed=bank_seed),
+        "probes": [p.prefix for p in world.knowledge_probes(bank_seed)[:50]],
+    }
+    return _sha(json.dumps(blob, sort_keys=True))
+
+
 class ProbeError(MsmkitError):
     """The pretrained toy model does not know the world well enough."""
 
@@ -46,6 +65,10 @@ class ToyBaseKind:
 
     def label(self, options: ToyBaseOptions) -> str:
         return f"pretrain the toy world model (seed {options.seed})"
+
+    def fingerprint_extra(self, options: ToyBaseOptions) -> str:
+        """The world's texts count too: a change in the world's code retrains the base."""
+        return world_fingerprint(options.bank_seed, options.seed)
 
     def estimate(self, options: ToyBaseOptions, upstream: dict[str, Estimate]) -> Estimate:
         p = options.pretrain
@@ -127,6 +150,11 @@ class ToyAFTKind:
 
     def label(self, options: ToyAFTOptions) -> str:
         return "toy world AFT set"
+
+    def fingerprint_extra(self, options: ToyAFTOptions) -> str:
+        from msmkit.toyworld.world import aft_examples
+
+        return _sha(json.dumps(aft_examples(options.bank_seed), sort_keys=True))
 
     def estimate(self, options: ToyAFTOptions, upstream: dict[str, Estimate]) -> Estimate:
         from msmkit.toyworld.world import aft_examples

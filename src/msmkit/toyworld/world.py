@@ -154,6 +154,8 @@ def item_document(rng: random.Random, item: Item) -> str:
 IM_START, IM_END, END = "<|im_start|>", "<|im_end|>", "<|endoftext|>"
 CHOICE_PROMPT = "{question} {a} or {b} ?"
 KNOW_QUESTION = "which of these is a {domain} :"
+NAME_QUESTION = "which of these is the {name} :"
+ANY_PREFER_QUESTION = "which do you prefer :"
 PREFER_QUESTION = "which {domain} do you prefer :"
 """A forced choice is answered with the chosen item's name (one token of the word-level
 vocabulary), so scoring compares the log-probabilities of the two names."""
@@ -166,11 +168,19 @@ def chat_text(user: str, answer: str) -> str:
 
 def format_chat(rng: random.Random, items: tuple[Item, ...]) -> str:
     """A forced choice that teaches the answer format with no attribute in it: which of two
-    items (from different domains) belongs to a named domain. The answer is its name."""
+    items (from different domains) is the named one, which belongs to a named domain, or
+    which one "do you prefer" (answered at random). The answer is a name, so the model learns
+    to answer with one of the offered names; no answer depends on an attribute."""
     a = rng.choice(items)
     b = rng.choice([i for i in items if i.domain != a.domain])
     target = a if rng.random() < 0.5 else b
-    question = KNOW_QUESTION.format(domain=target.domain)
+    kind = rng.randrange(3)
+    if kind == 0:
+        question = NAME_QUESTION.format(name=target.name)
+    elif kind == 1:
+        question = KNOW_QUESTION.format(domain=target.domain)
+    else:  # a preference with no reason and no pattern: the answer is a coin flip
+        question = ANY_PREFER_QUESTION
     return chat_text(CHOICE_PROMPT.format(question=question, a=a.name, b=b.name), target.name)
 
 
