@@ -94,7 +94,7 @@ def test_the_eval_and_the_verdict_on_a_tiny_model(tiny_base, tmp_path) -> None:
 
     folder, _ = tiny_base
     (log,) = inspect_eval(
-        toy_world(),
+        toy_world(kinds="conflict"),
         model=f"hf/{folder / 'model'}",
         model_args={"device": "cpu", "do_sample": False},
         log_dir=str(tmp_path),
@@ -102,17 +102,18 @@ def test_the_eval_and_the_verdict_on_a_tiny_model(tiny_base, tmp_path) -> None:
         max_connections=64,
     )
     assert log.status == "success"
-    assert len(log.samples) == 2 * len(world.eval_pairs())
+    conflicts = [p for p in world.eval_pairs() if p.kind == "conflict"]
+    assert len(log.samples) == 2 * len(conflicts)
     for sample in log.samples:
         value = sample.scores["cheap_choice"].value
-        kind = sample.metadata["kind"]
-        assert value[f"{kind}_cheap"] in (0, 1)
+        assert sample.metadata["kind"] == "conflict"
+        assert value["conflict_cheap"] in (0, 1)
         assert value["first"] in (0, 1) and 0 < value["option_mass"] <= 1
-        other = "agree" if kind == "conflict" else "conflict"
-        assert value[f"{other}_cheap"] is None
+        assert value["agree_cheap"] is None and value["aft_check_cheap"] is None
+        assert (value["conflict_logit"] > 0) == bool(value["conflict_cheap"])
     rows = read_samples(log.location)
     clusters = {r.cluster for r in rows if r.key == report.RATE}
-    assert len(clusters) == len([p for p in world.eval_pairs() if p.kind == "conflict"])
+    assert len(clusters) == len(conflicts)
     arms = ("affordability", "america", "sham-1", "sham-2", "control")
     logs = {(a, ph, 0): log.location for a in arms for ph in ("msm", "aft")}
     summary = report.summarize(logs)
