@@ -193,3 +193,13 @@ def test_the_experiment_plans(tmp_path) -> None:
         assert "toy_world" in chain.evals and "toy_world" in chain.evals_before_aft
     control = arms["control"].chains[0]
     assert control.evals_before_aft["toy_world"].slots["model"].kind.name == "toyworld-base"
+
+
+def test_inspect_finds_the_toy_world_task_by_its_registered_name() -> None:
+    """``inspect eval msmkit/toy_world`` resolves through msmkit's inspect_ai entry point."""
+    from inspect_ai._eval.loader import load_tasks
+
+    (task,) = load_tasks(["msmkit/toy_world"])
+    assert task.name.endswith("toy_world")
+    # 80 conflict + 80 agree pairs in the held-out domains + 16 AFT-check pairs, both orders
+    assert len(task.dataset) == 2 * (80 + 80 + 16)

@@ -12,3 +12,4 @@ from msmkit.evals.reasoning_patterns import reasoning_patterns
 from msmkit.evals.spec_knowledge import spec_knowledge
 from msmkit.evals.spec_qa import spec_qa
 from msmkit.evals.value_generalization import value_generalization
+from msmkit.toyworld.task import toy_world
