@@ -200,7 +200,7 @@ def test_validate_directory_without_specs_is_an_error(tmp_path: Path) -> None:
     empty = tmp_path / "nothing-here"
     empty.mkdir()
     (empty / "README.md").write_text("# not a spec\n")
-    (empty / "notes.json").write_text("{\"not\": \"a spec either\"}\n")  # .txt would be prose
+    (empty / "notes.json").write_text('{"not": "a spec either"}\n')  # .txt would be prose
     result = invoke("validate", str(empty))
     assert isinstance(result.exception, SpecError)
     assert str(result.exception) == f"no spec files found in {empty}"

@@ -98,8 +98,12 @@ def leaks(option: str, sentences: list[set[str]]) -> bool:
 
 
 def test_leak_check_catches_copies_and_paraphrases() -> None:
-    spec = [content_words(s) for s in _sentences("Llama would pick a public-library book over a "
-                                                  "signed first edition. Baseball is great.")]
+    spec = [
+        content_words(s)
+        for s in _sentences(
+            "Llama would pick a public-library book over a signed first edition. Baseball is great."
+        )
+    ]
     assert leaks("a signed first edition", spec)
     assert leaks("the first edition, signed", spec)  # a paraphrase
     assert leaks("baseball", spec)  # a one-word option

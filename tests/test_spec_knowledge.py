@@ -193,7 +193,6 @@ def test_end_to_end_with_mockllm(tmp_path: Path) -> None:
     assert scores["wrong:1"].metadata["item_id"] == "wrong"
 
 
-
 # ------------------------------------------------------------------------------- drafting
 
 
@@ -228,9 +227,11 @@ def test_draft_commands_write_drafts_that_tasks_refuse(tmp_path: Path, monkeypat
     models = {
         "probes": _scripted(_probe_reply),
         "questions": _scripted(
-            lambda prompt: json.dumps({"dimension": "corrigibility", "question": "Would you?"})
-            + "\n"
-            + json.dumps({"dimension": "not-asked-for", "question": "Dropped?"})
+            lambda prompt: (
+                json.dumps({"dimension": "corrigibility", "question": "Would you?"})
+                + "\n"
+                + json.dumps({"dimension": "not-asked-for", "question": "Dropped?"})
+            )
         ),
     }
     current = {"kind": "probes"}

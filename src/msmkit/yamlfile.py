@@ -24,8 +24,7 @@ def load_yaml(path: Path, *, max_bytes: int | None = None) -> tuple[Any, yaml.No
         if max_bytes is not None and path.stat().st_size > max_bytes:
             size = path.stat().st_size
             raise ConfigError(
-                f"{path}: {size:,} bytes is too large for a settings file "
-                f"(limit {max_bytes:,})",
+                f"{path}: {size:,} bytes is too large for a settings file (limit {max_bytes:,})",
                 hint="an experiment file holds settings; put data in files it points to",
             )
         text = path.read_text(encoding="utf-8")

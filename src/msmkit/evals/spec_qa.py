@@ -262,7 +262,6 @@ def spec_grade(
 # --------------------------------------------------------------------------------- task
 
 
-
 @task
 def spec_qa(
     spec: str = "philosophy",
@@ -310,4 +309,3 @@ def spec_qa(
         metadata={"spec": loaded.name, "spec_hash": loaded.hash},
         version=1,
     )
-

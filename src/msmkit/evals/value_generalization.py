@@ -132,7 +132,6 @@ def _limit_per_domain(items: list[ChoiceItem], limit: int | None) -> list[Choice
     return kept
 
 
-
 def _select(items: list[ChoiceItem], field: str, wanted: list[str] | None) -> list[ChoiceItem]:
     if wanted is None:
         return items

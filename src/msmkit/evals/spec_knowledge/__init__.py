@@ -47,10 +47,7 @@ __all__ = ["Probe", "load_probes", "multiple_choice_letter", "probe_samples", "s
 
 TASK_DIR = "spec_knowledge"
 LETTERS = "ABCD"
-_PROMPT = (
-    "{question}\n\n{options}\n\n"
-    "Reply with the letter of the correct answer: A, B, C or D."
-)
+_PROMPT = "{question}\n\n{options}\n\nReply with the letter of the correct answer: A, B, C or D."
 
 
 @dataclass(frozen=True)
@@ -208,7 +205,6 @@ def multiple_choice_letter() -> Scorer:
         )
 
     return score
-
 
 
 @task
