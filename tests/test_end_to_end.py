@@ -77,7 +77,7 @@ def test_readme_commands_match_ci():
     readme = (REPO / "README.md").read_text().splitlines()
     fence = readme.index("```bash")
     install_and_run, install_and_test = readme[fence + 1], readme[fence + 2]
-    assert install_and_run.endswith("msmkit run experiments/cheese-demo.yaml")
+    assert install_and_run.endswith("&& msmkit demo")
     ci = (REPO / ".ci" / "run").read_text()
     assert install_and_test in ci.splitlines()
     assert "pytest" in install_and_test

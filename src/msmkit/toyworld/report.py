@@ -212,8 +212,17 @@ def sentences(summary: dict[str, Any]) -> list[str]:
             f"(share picking the cheap item): {_signed(v)}, p={_p(v['p'])}; "
             f"log-prob difference {_signed(lg)}; sham-1 − sham-2: {_signed(s)} "
             f"(|value gap| {ratio:.1f}× |sham gap|); unit: {entry['unit']}."
+            + (ONE_SEED_CAVEAT if entry["unit"].startswith("pairs") else "")
         )
     return out
+
+
+ONE_SEED_CAVEAT = (
+    " With one seed the interval covers only which pairs were asked, not how much another"
+    " seed's base and training would move the arms; in the measured 5-seed run that"
+    " seed-to-seed spread was larger than this gap (docs/toy-world.md), so `--seeds 5` is"
+    " the honest test."
+)
 
 
 def to_markdown(summary: dict[str, Any]) -> str:
