@@ -18,8 +18,17 @@ def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             f"data file not found: {path}",
             hint="Check the path, or run the stage that writes this file first.",
         )
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise ConfigError(
+                    f"{path}:{number}: not UTF-8 text (byte {raw[exc.start]:#04x} at column "
+                    f"{exc.start + 1})",
+                    hint="JSONL files are UTF-8 text, one JSON object per line; is this a "
+                    "binary file?",
+                ) from None
             if not line.strip():
                 continue
             try:

@@ -1,9 +1,12 @@
 """The stage store: finished stages, content-addressed and shared by every run.
 
 ``<log dir>/store/<kind>-<fingerprint[:16]>/`` holds one stage: its files and ``stage.json``
-(kind, full fingerprint, options, status, outputs, the files it wrote). A stage counts as
-done only when ``stage.json`` says so *and* every file it listed is still there, so a folder
-cut short by a crash is redone, never read as done.
+(kind, full fingerprint, options, status, outputs, and the size and sha256 of every file it
+wrote). A stage counts as done only when ``stage.json`` says so *and* its files are still the
+ones it wrote: sizes are checked every time, contents of small files too (``CHEAP_HASH``),
+and every file by ``msmkit store verify``. A folder cut short by a crash, a truncated file or
+an output path edited to lead out of the folder is never read as done: the stage is *corrupt*
+and the next run recomputes it, saying why.
 
 Two processes that need the same stage never both compute it: each takes an exclusive
 ``flock`` on ``.locks/<name>.lock`` (released by the OS even after ``kill -9``);
@@ -17,58 +20,62 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import json
 import os
 import shutil
 import socket
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from msmkit.errors import RunError
+from msmkit.files import read_json, write_json_atomic
+from msmkit.hashing import cached_sha256_file, sha256_text
 
 STATES = ("running", "waiting", "done", "failed")
+CHEAP_HASH = 4 << 20
+"""Files up to this size are re-hashed whenever a stage's state is read; larger ones are
+checked by size (``msmkit store verify`` hashes them all)."""
+
+__all__ = ["StageDir", "Store", "now", "read_json", "write_json_atomic"]
 
 
 def now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S%z")
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON through a unique temporary file and rename: readers never see half a file,
-    and two writers never share a temporary name."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n")
-    os.replace(tmp, path)
-
-
-def read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text())
-    except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _sha(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
 def file_sha(path: Path) -> str:
-    return _sha(path.read_text(encoding="utf-8"))
+    return sha256_text(path.read_text(encoding="utf-8"))
+
+
+def list_files(root: Path, skip: tuple[str, ...] = ()) -> dict[str, dict[str, Any]]:
+    """Every regular file under ``root`` (but ``stage.json``, hidden temporary files and the
+    top-level folders in ``skip``): relative path -> size and sha256."""
+    out: dict[str, dict[str, Any]] = {}
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root)
+        if rel.parts[0] in skip or rel.as_posix() == "stage.json" or not path.is_file():
+            continue
+        if path.name.endswith(".tmp") and path.name.startswith("."):
+            continue
+        st = path.stat()
+        out[rel.as_posix()] = {"size": st.st_size, "sha256": cached_sha256_file(path)}
+    return out
 
 
 @dataclass
 class StageDir:
-    """One stage's folder in the store and its ``stage.json`` record."""
+    """One stage's folder in the store and its ``stage.json`` record.
+
+    ``lock_file`` overrides where the stage's lock lives (a folder outside the store, such
+    as ``msmkit generate docs -o DIR``, locks ``.DIR.lock`` beside it)."""
 
     kind: str
     key: str
     dir: Path
+    lock_file: Path | None = None
 
     @property
     def name(self) -> str:
@@ -80,6 +87,8 @@ class StageDir:
 
     @property
     def lock_path(self) -> Path:
+        if self.lock_file is not None:
+            return self.lock_file
         return self.dir.parent / ".locks" / f"{self.dir.name}.lock"
 
     def record(self) -> dict[str, Any]:
@@ -95,19 +104,62 @@ class StageDir:
     @property
     def status(self) -> str:
         """``todo`` (nothing usable), ``running``/``failed`` (half-written), ``waiting``,
-        ``stale`` (done, but an intermediate file was edited since), or ``done``."""
+        ``corrupt`` (finished, but its files are no longer what it wrote), ``stale`` (done,
+        but an intermediate file was edited since), or ``done``."""
         rec = self.record()
         state = rec.get("status")
         if state == "done":
-            missing = [f for f in rec.get("files", []) if not (self.dir / f).exists()]
-            if missing or rec.get("fingerprint") != self.key:
+            if rec.get("fingerprint") != self.key:
                 return "todo"
+            if self.problems(rec):
+                return "corrupt"
             return "stale" if self.edited_intermediates(rec) else "done"
         return state if state in STATES else "todo"
 
     @property
     def done(self) -> bool:
         return self.status == "done"
+
+    def problems(self, rec: dict[str, Any] | None = None, *, full: bool = False) -> list[str]:
+        """Why a finished stage can't be trusted: files missing, resized or (when small, or
+        ``full``) changed since it finished; outputs that lead out of the folder."""
+        from msmkit.stagekit import confined
+
+        rec = rec if rec is not None else self.record()
+        out: list[str] = []
+        files = rec.get("files", {})
+        editable = set(rec.get("intermediates", {}))
+        if isinstance(files, list):  # written before sizes and hashes were recorded
+            files = {name: {} for name in files}
+        for name, meta in files.items():
+            if name in editable:
+                continue
+            path = self.dir / name
+            try:
+                st = path.stat()
+            except OSError:
+                out.append(f"{name} is missing")
+                continue
+            size = meta.get("size")
+            if size is not None and st.st_size != size:
+                out.append(f"{name} is {st.st_size:,} bytes, was {size:,} when it finished")
+                continue
+            sha = meta.get("sha256")
+            if sha and (full or st.st_size <= CHEAP_HASH) and cached_sha256_file(path) != sha:
+                out.append(f"{name} changed since the stage finished (sha256 differs)")
+        for key in rec.get("paths", []):
+            value = rec.get("outputs", {}).get(key)
+            if not isinstance(value, str):
+                out.append(f"output {key!r} is no longer a path")
+                continue
+            try:
+                confined(self.dir, value, what=f"output {key!r}")
+            except RunError:
+                out.append(f"output {key!r} points outside the stage folder ({value!r})")
+        for problem in rec.get("verify", {}).get("problems", []):
+            if problem not in out and not full:
+                out.append(problem)
+        return out
 
     def outputs(self) -> dict[str, Any]:
         return self.record().get("outputs", {})
@@ -126,16 +178,20 @@ class StageDir:
             attempts=rec.get("attempts", 0) + 1,
             owner={"pid": os.getpid(), "host": socket.gethostname(), "run": run},
         )
-        rec.pop("error", None)
+        for stale in ("error", "verify", "files", "paths"):
+            rec.pop(stale, None)
         write_json_atomic(self.record_path, rec)
         self._t0 = time.monotonic()
 
     def set_waiting(self, state: dict[str, Any]) -> None:
         self._update(status="waiting", waiting=state, waiting_since=now())
 
-    def finish(self, outputs: dict[str, Any]) -> None:
+    def finish(self, outputs: dict[str, Any], *, scratch: tuple[str, ...] = ()) -> None:
+        """Record the stage as done: its outputs, and the size and sha256 of every file in
+        the folder (but the top-level ``scratch`` folders, e.g. training checkpoints).
+        Raises RunError, recording nothing, when an output path leads out of the folder."""
+        paths = self._output_paths(outputs)
         rec = self.record()
-        files = sorted(p.name for p in self.dir.iterdir() if p.name != "stage.json")
         inter = rec.get("intermediates", {})
         for name, entry in inter.items():
             if (self.dir / name).exists():
@@ -143,12 +199,36 @@ class StageDir:
         rec.update(
             status="done",
             outputs=outputs,
-            files=files,
+            paths=paths,
+            files=list_files(self.dir, skip=scratch),
             intermediates=inter,
             finished=now(),
             seconds=round(time.monotonic() - getattr(self, "_t0", time.monotonic()), 2),
         )
+        rec.pop("waiting", None)
         write_json_atomic(self.record_path, rec)
+
+    def _output_paths(self, outputs: dict[str, Any]) -> list[str]:
+        """The outputs that name a file or folder of this stage (checked on every reuse)."""
+        root = self.dir.resolve()
+        keys = []
+        for key, value in outputs.items():
+            if not isinstance(value, str) or not value:
+                continue
+            target = (self.dir / value).resolve()
+            inside = target == root or root in target.parents
+            if not inside and (Path(value).is_absolute() or ".." in Path(value).parts):
+                if target.exists():
+                    raise RunError(
+                        f"stage {self.name}: output {key!r} = {value!r} is outside the "
+                        "stage folder",
+                        hint="a stage kind must write only inside ctx.dir and return paths "
+                        "relative to it",
+                    )
+                continue
+            if inside and target != root and target.exists():
+                keys.append(key)
+        return keys
 
     def fail(self, error: str) -> None:
         if self.record_path.exists():
@@ -157,6 +237,17 @@ class StageDir:
                 rec["status"] = "failed"
             rec["error"] = error
             write_json_atomic(self.record_path, rec)
+
+    def verify(self) -> list[str]:
+        """Hash every file of a finished stage; the verdict is recorded in ``stage.json``, so
+        a stage found corrupt is recomputed by the next run that needs it."""
+        rec = self.record()
+        if rec.get("status") != "done":
+            return []
+        problems = self.problems(rec, full=True)
+        rec["verify"] = {"at": now(), "problems": problems}
+        write_json_atomic(self.record_path, rec)
+        return problems
 
     # -- intermediates a user may edit
     def record_intermediate(self, name: str, sha: str) -> None:
@@ -186,7 +277,7 @@ class StageDir:
                 changed[name] = file_sha(path)
         if not changed:
             return self.key
-        return _sha(json.dumps({"key": self.key, "edited": changed}, sort_keys=True))
+        return sha256_text(json.dumps({"key": self.key, "edited": changed}, sort_keys=True))
 
     # -- clearing half-written work
     def set_aside(self, keep: tuple[str, ...] = ()) -> Path | None:
@@ -208,36 +299,46 @@ class StageDir:
         return aside
 
     # -- the lock
-    @contextlib.contextmanager
-    def lock(self, *, run: str, wait: bool = True, on_wait=None) -> Iterator[None]:
-        """Hold this stage exclusively. ``on_wait(holder)`` is called once if another process
-        has it; with ``wait=False`` that is a RunError naming the holder instead."""
-        self.lock_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.lock_path, "a+") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                holder = _holder(self.lock_path)
-                if not wait:
-                    raise RunError(
-                        f"stage {self.name} is being computed by {holder}",
-                        hint="wait for it to finish (rerun without --no-wait to wait)",
-                    ) from None
-                if on_wait is not None:
-                    on_wait(holder)
-                fcntl.flock(handle, fcntl.LOCK_EX)
-            handle.seek(0)
-            handle.truncate()
-            handle.write(
-                json.dumps(
-                    {"pid": os.getpid(), "host": socket.gethostname(), "run": run, "since": now()}
-                )
+    def lock(self, *, run: str, wait: bool = True, on_wait=None):
+        """Hold this stage exclusively (see :func:`hold_lock`)."""
+        return hold_lock(
+            self.lock_path, what=f"stage {self.name}", run=run, wait=wait, on_wait=on_wait
+        )
+
+
+@contextlib.contextmanager
+def hold_lock(
+    lock_path: Path, *, what: str, run: str, wait: bool = True, on_wait=None
+) -> Iterator[None]:
+    """Hold ``lock_path`` exclusively (``flock``: released by the OS even after ``kill -9``).
+    ``on_wait(holder)`` is called once if another process has it; with ``wait=False`` that is
+    a RunError naming the holder instead."""
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _holder(lock_path)
+            if not wait:
+                raise RunError(
+                    f"{what} is being computed by {holder}",
+                    hint="wait for it to finish (rerun without --no-wait to wait)",
+                ) from None
+            if on_wait is not None:
+                on_wait(holder)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(
+            json.dumps(
+                {"pid": os.getpid(), "host": socket.gethostname(), "run": run, "since": now()}
             )
-            handle.flush()
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        )
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _holder(lock_path: Path) -> str:
@@ -290,7 +391,7 @@ class Store:
         return self.root / "refs"
 
     def _ref_path(self, run_dir: Path) -> Path:
-        return self.refs_dir / f"{_sha(str(Path(run_dir).resolve()))[:16]}.json"
+        return self.refs_dir / f"{sha256_text(str(Path(run_dir).resolve()))[:16]}.json"
 
     def add_refs(self, run_dir: Path, stages: list[str]) -> None:
         """Record that the run at ``run_dir`` uses these stage folders (adds, never drops:
@@ -361,3 +462,14 @@ class Store:
                 with contextlib.suppress(FileNotFoundError):
                     lock.unlink()
         return removed
+
+    def verify(self) -> list[dict[str, Any]]:
+        """Hash every file of every finished stage; one row per stage with its problems."""
+        rows = []
+        for row in self.entries():
+            if row["status"] in ("leftover", "todo", "running", "failed", "waiting"):
+                continue
+            path = self.root / row["name"]
+            stage = StageDir(row["kind"], row["fingerprint"] or "", path)
+            rows.append({"name": row["name"], "kind": row["kind"], "problems": stage.verify()})
+        return rows

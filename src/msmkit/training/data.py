@@ -82,6 +82,11 @@ def read_chats(path: Path, *, reasoning: str = "inline") -> list[list[dict[str, 
     return chats
 
 
+def check_chats_file(path: Path) -> int:
+    """Plan-time check of an AFT file: every row a valid chat. Returns how many there are."""
+    return len(read_chats(path))
+
+
 def ensure_output_free(output_dir: Path) -> None:
     """Refuse to touch an existing output directory: earlier results are never overwritten."""
     if Path(output_dir).exists():
