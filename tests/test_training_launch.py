@@ -15,10 +15,10 @@ from fixtures_models import make_documents, write_corpus
 from msmkit.components import TrainJob
 from msmkit.errors import ConfigError, OptionError
 from msmkit.training import MANIFEST_NAME, TRLOptions, build_tiny_model
+from msmkit.executors.local import generated_config
 from msmkit.training.launch import (
     LaunchSettings,
     check_launch,
-    generated_config,
     job_payload,
     launch_command,
     run_job,
@@ -67,8 +67,12 @@ def test_launch_options_are_checked(tmp_path, monkeypatch):
     assert info.value.loc == ("config_file",)
     with pytest.raises(ValueError):
         LaunchSettings(launcher="accelerate", num_processes=0)
-    with pytest.raises(ValueError):
-        LaunchSettings(launcher="slurm")
+    with pytest.raises(OptionError, match="unknown executor 'slurm'") as info:
+        check_launch(LaunchSettings(launcher="slurm"))  # no plugin registers it
+    assert info.value.loc == ("launcher",)
+    with pytest.raises(OptionError, match="unknown field") as info:
+        check_launch(LaunchSettings(options={"partition": "gpu"}))  # process takes none
+    assert info.value.loc == ("options", "partition")
     import importlib.util
 
     real = importlib.util.find_spec

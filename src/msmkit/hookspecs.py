@@ -63,5 +63,12 @@ def register_stage_kinds(register: Register) -> None:
 
 
 @hookspec
+def register_executors(register: Register) -> None:
+    """Register executors (``msmkit.executors.Executor``): where a stage's heavy work runs
+    (in process, a child process, ``accelerate launch``, a cluster job). A training stage
+    names one in ``launch: {launcher: NAME}``."""
+
+
+@hookspec
 def register_commands(cli: Any) -> None:
     """Add subcommands to the ``msmkit`` CLI. ``cli`` is the root ``click.Group``."""

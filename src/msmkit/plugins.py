@@ -38,6 +38,7 @@ DEFAULT_PLUGINS = (
     "msmkit.default_plugins.tasks",
     "msmkit.default_plugins.stages",
     "msmkit.default_plugins.toyworld",
+    "msmkit.default_plugins.executors",
 )
 
 

@@ -28,7 +28,7 @@ from msmkit.errors import (
     UnknownComponentError,
 )
 
-Kind = Literal["variants", "generators", "backends", "tasks", "stages"]
+Kind = Literal["variants", "generators", "backends", "tasks", "stages", "executors"]
 
 HOOKS: dict[str, str] = {
     "variants": "register_spec_variants",
@@ -36,6 +36,7 @@ HOOKS: dict[str, str] = {
     "backends": "register_training_backends",
     "tasks": "register_eval_tasks",
     "stages": "register_stage_kinds",
+    "executors": "register_executors",
 }
 SINGULAR = {
     "variants": "variant",
@@ -43,6 +44,7 @@ SINGULAR = {
     "backends": "backend",
     "tasks": "task",
     "stages": "stage kind",
+    "executors": "executor",
 }
 
 
@@ -169,6 +171,7 @@ def _check_contract(kind: Kind, item: Any) -> None:
         "generators": "generate",
         "backends": "train",
         "stages": "run",
+        "executors": "run",
     }[kind]
     if not callable(getattr(item, required, None)):
         raise TypeError(f"{SINGULAR[kind]} '{name}' has no {required}() method")

@@ -6,8 +6,10 @@ model comes from the ``model`` slot (a base model, or the stage before).
 
 Each training runs, by default, in its own process from a job serialized into the stage folder
 (``train_job.json``; ``launch: {launcher: process}``), or under ``accelerate launch``
-(``launcher: accelerate``), or in the msmkit process (``launcher: none``, for debugging): see
-``msmkit.training.launch``. Planning (every check short of training) runs here first.
+(``launcher: accelerate``), or in the msmkit process (``launcher: none``, for debugging), or
+through a plugin's executor: see ``msmkit.training.launch`` and ``msmkit.executors``. The
+executor is a runtime setting; the number of processes it trains on (``world_size``) enters
+the fingerprint. Planning (every check short of training) runs here first.
 Only backends that declare ``launchable = True`` (the ``trl`` backend) run in a worker;
 others always train in the msmkit process.
 
@@ -27,7 +29,7 @@ from typing import Any, ClassVar
 from pydantic import Field
 
 from msmkit.components import Estimate, Options, TrainJob
-from msmkit.stagekit import StageContext
+from msmkit.stagekit import RUNTIME, StageContext
 from msmkit.training.launch import LaunchSettings, is_launchable
 
 CHECKPOINTS = "checkpoints"  # in the stage folder; kept when a rerun resumes
@@ -40,7 +42,10 @@ class TrainOptions(Options):
     seed: int = 0
     items: int = 0
     tokens: int = 0
-    launch: LaunchSettings | None = None  # None: the default (one child process)
+    launch: LaunchSettings | None = Field(
+        None, json_schema_extra=RUNTIME, description="the executor; None: one child process"
+    )
+    world_size: int = Field(1, ge=1, description="processes the job trains on")
     corpus_source: dict[str, Any] | None = None  # midtrain: an external corpus (DataSource)
     data_refs: dict[str, str] | None = None  # content of other data the options name (mixes)
 
@@ -53,6 +58,8 @@ class _TrainKind:
     Options: ClassVar[type[Options]] = TrainOptions
     produces: ClassVar[str] = "model"
     resumable: ClassVar[bool] = True  # a rerun continues from the stage's checkpoints/
+    scratch: ClassVar[tuple[str, ...]] = (CHECKPOINTS,)
+    """Not part of the result: checkpoints are for resuming, not for the stages after."""
 
     def estimate(self, options: TrainOptions, upstream: dict[str, Estimate]) -> Estimate:
         data = upstream.get(self.data_slot)
@@ -94,14 +101,30 @@ class _TrainKind:
             )
             entry.call("planning training", entry.component.plan, job)
             launch = opts.launch or LaunchSettings()
-            if launch.launcher == "none" or not is_launchable(entry.component):
+            if launch.launcher in ("none", "inline") or not is_launchable(entry.component):
                 result = entry.call("training", entry.component.train, job)
             else:
-                from msmkit.training.launch import job_payload, run_job
+                from msmkit.training.launch import (
+                    executor_of,
+                    executor_options,
+                    job_payload,
+                    training_job,
+                )
 
+                executor = executor_of(launch)
                 payload = job_payload(job, entry.name, opts.backend_options)
-                result = run_job(launch, job, ctx.dir / JOB_FILE, payload)
-        return {"model": str(result.relative_to(ctx.dir)) if result.is_absolute() else "model"}
+                work = training_job(
+                    job,
+                    ctx.dir / JOB_FILE,
+                    payload,
+                    inline=lambda: entry.call("training", entry.component.train, job),
+                )
+                result = executor.run(work, launch, executor_options(launch, executor), ctx)
+        outputs: dict[str, Any] = {
+            "model": str(result.relative_to(ctx.dir)) if result.is_absolute() else "model"
+        }
+        outputs.update(_devices(ctx.dir / outputs["model"]))
+        return outputs
 
 
 class MidtrainKind(_TrainKind):
@@ -124,6 +147,20 @@ class AFTKind(_TrainKind):
 
     def label(self, options: TrainOptions) -> str:
         return f"AFT ({options.backend}, seed {options.seed})"
+
+
+def _devices(model_dir: Path) -> dict[str, Any]:
+    """Where the backend trained (``device``, ``world_size``), from its training record when
+    it wrote one (the ``trl`` backend's ``msmkit_training.json``): the run manifest turns it
+    into GPU time."""
+    import json
+
+    try:
+        record = json.loads((model_dir / "msmkit_training.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    world = (record.get("distributed") or {}).get("world_size", 1)
+    return {"device": record.get("device"), "world_size": world}
 
 
 def _clear_unfinished(ctx: StageContext, out: Path) -> Path | None:

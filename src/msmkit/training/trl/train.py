@@ -153,6 +153,7 @@ def train_into(
             "steps_this_attempt": result.global_step - resumed_step,
         },
         "distributed": distributed,
+        "device": str(getattr(trainer.args.device, "type", trainer.args.device)),
         "train_loss": result.training_loss,
         "wall_time_s": round(time.monotonic() - started, 3),
         "versions": versions(),
