@@ -96,7 +96,7 @@ def test_plan_prints_a_table(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert "generate pro-america (offline)" in result.stderr
-    assert "9 of 9 stages to run" in result.stderr
+    assert "11 of 11 stages to run" in result.stderr  # 2 specs, 2 corpora, base, 2 x 3
     assert not (tmp_path / "cheese-demo").exists()
 
 

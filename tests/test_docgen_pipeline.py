@@ -62,12 +62,15 @@ def node(g):
 
 
 def run_docs(path: Path):
-    """Build the graph and run its llm-docs stage only; returns the node."""
-    from msmkit.run.runner import Outcome, _run_node
+    """Build the graph and run its llm-docs stage (and the spec stage it reads) only;
+    returns the node."""
+    from msmkit.run.graph import Node
+    from msmkit.run.runner import job_of, run_stage
     from msmkit.ui import RunUI
 
     n = node(graph(path))
-    _run_node(graph(path), n, run="t", ui=RunUI(quiet=True), wait=True, out=Outcome())
+    for stage in [*(v for v in n.slots.values() if isinstance(v, Node)), n]:
+        run_stage(job_of(stage), run="t", ui=RunUI(quiet=True))
     return n
 
 

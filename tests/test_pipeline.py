@@ -116,14 +116,15 @@ def test_failed_stage_keeps_earlier_work_and_resumes(plugin, tmp_path, base_mode
         run(["run", str(exp), "--log-dir", str(logs)])
     store = logs / "store"
     done = [json.loads(p.read_text())["status"] for p in store.glob("*/stage.json")]
-    assert done.count("done") == 3 and done.count("failed") == 1  # 2 corpora, 1 midtrain
+    # 2 specs, 2 corpora, 1 midtrain done; the AFT that crashed failed
+    assert done.count("done") == 5 and done.count("failed") == 1
     corpus = next(store.glob("corpus-*/corpus.jsonl")).read_text()
     # the plan shows what is left; nothing finished is redone
     plan = json.loads(run(["plan", str(exp), "--log-dir", str(logs), "--json"]).output)
     status = [(s["kind"], s["status"]) for s in plan["stages"]]
     assert [k for k, st in status if st == "failed"] == ["aft"]
     assert [st for k, st in status if k == "corpus"] == ["done", "done"]
-    assert sorted(st for _, st in status).count("done") == 3
+    assert sorted(st for _, st in status).count("done") == 5
     assert next(store.glob("corpus-*/corpus.jsonl")).read_text() == corpus
     # the manifest says where it stopped
     stages = manifest_of(logs / "mech")["stages"]
@@ -136,7 +137,10 @@ def test_plan_runs_nothing_and_shows_the_graph(plugin, tmp_path, base_model):
     assert result.exit_code == 0
     plan = json.loads(result.output)
     kinds = [s["kind"] for s in plan["stages"]]
-    assert kinds == ["corpus", "corpus", "midtrain", "aft", "midtrain", "aft", "aft"]
+    assert kinds == [
+        *("spec", "spec", "corpus", "corpus"),
+        *("midtrain", "aft", "midtrain", "aft", "aft"),
+    ]
     by_id = {s["id"]: s for s in plan["stages"]}
     for stage in plan["stages"]:  # every consumed stage comes earlier in the list
         for needed in stage["needs"].values():

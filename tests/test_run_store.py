@@ -128,19 +128,22 @@ def test_adding_an_arm_computes_only_the_new_arms_stages(plugin, tmp_path, base_
     logs = str(tmp_path / "logs")
     exp = write(tmp_path, base_model)
     first = run_json("run", str(exp), "--log-dir", logs)
-    assert sorted(kinds(first["computed"])) == ["aft"] * 2 + ["corpus"] * 2 + ["midtrain"] * 2
+    assert sorted(kinds(first["computed"])) == (
+        ["aft"] * 2 + ["corpus"] * 2 + ["midtrain"] * 2 + ["spec"] * 2
+    )
     calls = len(CopyBackend.calls)
     grown = (
         TWO_ARMS + "  - name: rules\n    spec: pro-america\n    variants: [{name: rules-only}]\n"
     )
     write(tmp_path, base_model, arms=grown)  # the same file, one arm more
     second = run_json("run", str(exp), "--log-dir", logs)
-    assert kinds(second["computed"]) == ["corpus", "midtrain", "aft"]
+    # the rules-only spec is a new spec stage; pro-america's own is shared
+    assert kinds(second["computed"]) == ["spec", "corpus", "midtrain", "aft"]
     assert len(CopyBackend.calls) == calls + 2
     manifest = json.loads((tmp_path / "logs" / "st" / "manifest.json").read_text())
     assert len(manifest["versions"]) == 2  # each version of the experiment that ran
     assert manifest["versions"][0]["config_hash"] != manifest["versions"][1]["config_hash"]
-    assert len(manifest["versions"][1]["stages"]) == 9
+    assert len(manifest["versions"][1]["stages"]) == 12  # 3 arms x spec, corpus, mt, aft
     assert set(manifest["versions"][0]["stages"]) < set(manifest["versions"][1]["stages"])
 
 
@@ -168,7 +171,8 @@ def test_waiting_stage_is_collected_later_without_resubmitting(plugin, tmp_path,
     )
     out = run_json("run", str(exp), "--log-dir", str(tmp_path / "logs"))
     assert list(out["waiting"].values()) == ["job-1 is still running"]
-    assert kinds(out["computed"]) == ["corpus", "corpus"]  # what needs no model went on
+    # what needs no model went on
+    assert kinds(out["computed"]) == ["spec", "spec", "corpus", "corpus"]
     plan = run_json("plan", str(exp), "--log-dir", str(tmp_path / "logs"))
     assert {s["kind"]: s["status"] for s in plan["stages"]}["external-base"] == "waiting"
     (service / "job-1.result").write_text('{"from": "job-1"}')
@@ -295,7 +299,13 @@ def test_edited_intermediate_invalidates_what_follows(plugin, tmp_path, base_mod
     words.write_text("gamma\n")
     plan = run_json("plan", str(exp), "--log-dir", logs)
     status = {s["kind"]: s["status"] for s in plan["stages"]}
-    assert status == {"corpus": "done", "append-words": "stale", "midtrain": "todo", "aft": "todo"}
+    assert status == {
+        "spec": "done",
+        "corpus": "done",
+        "append-words": "stale",
+        "midtrain": "todo",
+        "aft": "todo",
+    }
     second = run_json("run", str(exp), "--log-dir", logs)
     assert kinds(second["computed"]) == ["append-words", "midtrain", "aft"]
     new_mt = next(i for i in second["computed"] if i.startswith("midtrain"))
@@ -328,18 +338,18 @@ def test_store_list_and_prune(plugin, tmp_path, base_model):
     )
     run_json("run", str(solo), "--log-dir", str(logs))
     listing = run_json("store", "list", "--log-dir", str(logs))["stages"]
-    assert len(listing) == 9
-    by_runs = {tuple(Path(r).name for r in row["runs"]) for row in listing}
-    assert by_runs == {("st",), ("solo",)}
+    assert len(listing) == 11  # st: 2 specs + 6; solo: its corpus, midtrain, aft
+    by_runs = {tuple(sorted(Path(r).name for r in row["runs"])) for row in listing}
+    assert by_runs == {("st",), ("solo",), ("solo", "st")}  # one spec stage is shared
     assert all(row["status"] == "done" and row["bytes"] > 0 for row in listing)
     assert run_json("store", "prune", "--log-dir", str(logs))["removed"] == []
     shutil.rmtree(logs / "solo")
     dry = run_json("store", "prune", "--log-dir", str(logs), "--dry-run")["removed"]
     assert sorted(kinds([r["name"] for r in dry])) == ["aft", "corpus", "midtrain"]
-    assert len(list((logs / "store").glob("*/stage.json"))) == 9
+    assert len(list((logs / "store").glob("*/stage.json"))) == 11
     removed = run_json("store", "prune", "--log-dir", str(logs))["removed"]
     assert [r["name"] for r in removed] == [r["name"] for r in dry]
-    assert len(list((logs / "store").glob("*/stage.json"))) == 6
+    assert len(list((logs / "store").glob("*/stage.json"))) == 8
     assert run_json("run", str(exp), "--log-dir", str(logs))["computed"] == []
 
 

@@ -91,8 +91,8 @@ def _read_log(log_path: str | Path) -> Any:
     )
 
 
-def _rows(log: Any) -> list[SampleValue]:
-    task = task_name(log.eval.task)
+def _rows(log: Any, name: str | None = None) -> list[SampleValue]:
+    task = task_name(name or log.eval.task)
     rows = []
     for sample in log.samples or []:
         cluster = cluster_of(sample)
@@ -112,16 +112,17 @@ def read_samples(log_path: str | Path) -> list[SampleValue]:
 
 
 def read_samples_or_note(
-    log_path: str | Path, where: str = ""
+    log_path: str | Path, where: str = "", name: str | None = None
 ) -> tuple[list[SampleValue], str | None]:
     """Like :func:`read_samples`, but never raises: a missing, unreadable, empty or
-    unfinished log comes back with a note saying what was skipped or used."""
+    unfinished log comes back with a note saying what was skipped or used. ``name`` replaces
+    the log's task name in the keys (an arm that evaluates one task twice names each)."""
     label = f"{where}: " if where else ""
     try:
         log = _read_log(log_path)
     except Exception as exc:  # any unreadable log is reported, not fatal
         return [], f"{label}skipped {log_path}: cannot read it ({type(exc).__name__}: {exc})"
-    rows = _rows(log)
+    rows = _rows(log, name)
     status = getattr(log, "status", "unknown")
     if not rows:
         return [], f"{label}skipped {log_path}: no scored samples (log status {status})"
@@ -146,16 +147,19 @@ def _ci(ci: tuple[float, float]) -> list[float] | None:
 Column = list[tuple[float, str, str]]  # (value, cluster, replicate) per sample
 
 
-def _collect(
-    arm_logs: Mapping[str, Sequence[tuple[str, str | Path]]], notes: list[str]
-) -> tuple[list[str], dict[str, dict[str, Column]]]:
+ArmLogs = Mapping[str, Sequence[tuple[str, str | Path] | tuple[str, str | Path, str]]]
+"""arm -> [(replicate label, eval log path[, eval name replacing the log's task name])]"""
+
+
+def _collect(arm_logs: ArmLogs, notes: list[str]) -> tuple[list[str], dict[str, dict[str, Column]]]:
     columns: dict[str, None] = {}
     data: dict[str, dict[str, Column]] = {}
     for arm, logs in arm_logs.items():
         per_metric = data.setdefault(arm, {})
         seen: set[tuple[str, str]] = set()
-        for replicate, path in logs:
-            rows, note = read_samples_or_note(path, where=f"{arm} ({replicate})")
+        for replicate, path, *name in logs:
+            where = f"{arm} ({replicate})"
+            rows, note = read_samples_or_note(path, where=where, name=name[0] if name else None)
             if note:
                 notes.append(note)
             for task in sorted({r.task for r in rows}):
@@ -216,8 +220,8 @@ def arm_pairs(arms: Sequence[str]) -> list[tuple[str, str]]:
     return [(arms[0], other) for other in arms[1:]]
 
 
-def comparison(arm_logs: Mapping[str, Sequence[tuple[str, str | Path]]]) -> dict[str, Any]:
-    """The comparison of arms, from ``{arm: [(replicate label, eval log path), ...]}``.
+def comparison(arm_logs: ArmLogs) -> dict[str, Any]:
+    """The comparison of arms, from ``{arm: [(replicate label, eval log path[, name]), ...]}``.
 
     An arm's logs may be different tasks, different seeds (replicate labels), or both.
     Returns a JSON-ready dict: ``columns`` (metric keys), ``arms`` (arm -> key -> cell or

@@ -42,6 +42,9 @@ class Estimate:
     notes: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
     """Kind-specific detail shown by ``msmkit plan --json`` (e.g. cost per step)."""
+    artifact: Any = field(default=None, repr=False, compare=False)
+    """What the stage will hand on, when it is known before anything runs (a ``spec``
+    stage's Spec), so the estimates of stages that consume it can use it."""
 
 
 @runtime_checkable
@@ -136,16 +139,41 @@ class EvalTask:
 
     ``task`` is an Inspect ``@task`` function, or an import string ``"module:function"``
     resolved only when the eval runs (so listing tasks never imports Inspect).
+
+    What decides an eval's output enters its fingerprint, so editing it reruns exactly the
+    evals of this task: ``version`` (bump it when the task's code changes what it scores),
+    the content of ``data`` (its banks and prompt files or folders; a relative path is taken
+    under msmkit's bundled ``tasks/`` folder) and the versions of ``packages`` (distributions
+    whose files the task reads, e.g. ``inspect-evals``). ``check`` (a callable or
+    ``"module:function"``) is called as ``check(**args)`` when an experiment is planned and
+    raises ``ValueError`` (or ``msmkit.errors.OptionError`` with ``loc=("name",)``) for a bad
+    task argument, so it fails before any training.
     """
 
     name: str
     task: Callable[..., Any] | str
     description: str = ""
+    version: str = "1"
+    data: tuple[str | Path, ...] = ()
+    packages: tuple[str, ...] = ()
+    check: Callable[..., Any] | str | None = None
 
     def load(self) -> Callable[..., Any]:
-        if callable(self.task):
-            return self.task
-        import importlib
+        return _resolve(self.task)
 
-        module, _, attr = self.task.partition(":")
-        return getattr(importlib.import_module(module), attr)
+    def load_check(self) -> Callable[..., Any] | None:
+        return None if self.check is None else _resolve(self.check)
+
+    def data_paths(self) -> list[Path]:
+        from msmkit.resources import bundled
+
+        return [Path(p) if Path(p).is_absolute() else bundled("tasks") / p for p in self.data]
+
+
+def _resolve(ref: Callable[..., Any] | str) -> Callable[..., Any]:
+    if callable(ref):
+        return ref
+    import importlib
+
+    module, _, attr = ref.partition(":")
+    return getattr(importlib.import_module(module), attr)

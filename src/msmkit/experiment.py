@@ -1,7 +1,11 @@
-"""The experiment file: named arms, each a path spec -> documents -> midtraining -> AFT -> evals.
+"""The experiment file: named arms, each a list of steps from a spec to evals.
 
 An experiment is YAML validated by pydantic with ``extra="forbid"``. Arm settings left out
 inherit ``defaults``; ``midtrain: false`` / ``aft: false`` skip a stage (a no-MSM control).
+An arm's steps are ``generate, filters, midtrain, aft, evals`` unless it (or ``defaults``)
+lists ``stages:`` itself: the same step names, in any order, with stages of any registered
+kind between them (each fed the arm's latest artifact of the type it consumes).
+``across_arms:`` lists stages that run once over every arm's outputs (a report).
 Relative paths are resolved against the experiment file's folder. The parsed YAML node tree
 is kept with the validated experiment (``ExperimentFile``) so every later error can name the
 file and line of the field it is about.
@@ -41,6 +45,24 @@ class StageRef(Options):
     options: dict[str, Any] = Field(default_factory=dict)
 
 
+STEP_NAMES = ("generate", "filters", "midtrain", "aft", "evals")
+"""The shorthand steps an arm's ``stages:`` list may name (each expands per the arm's
+settings, and is skipped where the arm has nothing for it, like a control's midtraining)."""
+StepName = Literal["generate", "filters", "midtrain", "aft", "evals"]
+
+
+class StageStep(StageRef):
+    """A stage in an arm's ``stages:`` list (or in ``across_arms:``).
+
+    Its slots are filled from what the arm made before it, by artifact type (the latest
+    spec, corpus, model, chats...), unless ``inputs`` names the step to take a slot from:
+    a shorthand step (``generate``, ``midtrain``, ``aft``, ``spec``, ``base``) or another
+    step's ``name``."""
+
+    name: str | None = Field(None, pattern=SLUG, max_length=MAX_NAME)
+    inputs: dict[str, str] = Field(default_factory=dict)
+
+
 class GenerateSettings(ComponentRef):
     name: str = "offline"
 
@@ -70,14 +92,22 @@ class MidtrainSettings(TrainSettings):
 
 
 class AFTSettings(TrainSettings):
-    data: str | StageRef = Field(
+    data: str | StageRef | None = Field(
+        None,
         description="a JSONL of chat demonstrations, a bundled set name (cheese), or a stage "
-        "that makes one"
+        "that makes one; leave it out when a step before aft makes the chats",
     )
 
 
 class EvalRef(Options):
     task: str
+    name: str | None = Field(
+        None,
+        pattern=SLUG,
+        max_length=MAX_NAME,
+        description="how results name this eval (default: the task, or task[args] when an "
+        "arm evaluates one task twice)",
+    )
     args: dict[str, Any] = Field(default_factory=dict)
     generate: dict[str, Any] = Field(
         default_factory=dict,
@@ -137,6 +167,9 @@ class Defaults(Options):
     midtrain: MidtrainSettings | None = Field(default_factory=MidtrainSettings)
     aft: AFTSettings | None = None
     evals: list[EvalRef] = Field(default_factory=list)
+    stages: list[StepName | StageStep] | None = Field(
+        None, description="the arm's steps in order (default: " + ", ".join(STEP_NAMES) + ")"
+    )
 
 
 class Arm(Options):
@@ -148,6 +181,7 @@ class Arm(Options):
     midtrain: MidtrainSettings | Literal[False] | None = None
     aft: AFTSettings | Literal[False] | None = None
     evals: list[EvalRef] | None = None
+    stages: list[StepName | StageStep] | None = None
 
 
 class Experiment(Options):
@@ -161,6 +195,11 @@ class Experiment(Options):
     defaults: Defaults = Field(default_factory=Defaults)
     eval: EvalSettings = Field(default_factory=EvalSettings)
     arms: list[Arm] = Field(min_length=1)
+    across_arms: list[StageStep] = Field(
+        default_factory=list,
+        description="stages run once over every arm's outputs (their starred slots, e.g. "
+        "eval*, receive every arm's artifacts of that type)",
+    )
 
     @field_validator("arms")
     @classmethod
@@ -215,6 +254,13 @@ class Experiment(Options):
 
     def evals_for(self, arm: Arm) -> list[EvalRef]:
         return arm.evals if arm.evals is not None else self.defaults.evals
+
+    def steps_for(self, arm: Arm) -> list[str | StageStep]:
+        if arm.stages is not None:
+            return list(arm.stages)
+        if self.defaults.stages is not None:
+            return list(self.defaults.stages)
+        return list(STEP_NAMES)
 
     def config_hash(self) -> str:
         blob = json.dumps(self.model_dump(mode="json"), sort_keys=True)

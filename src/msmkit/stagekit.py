@@ -38,13 +38,19 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from msmkit.components import Estimate, Options
+from msmkit.hashing import sha256_text
 
 if TYPE_CHECKING:
     from msmkit.run.store import StageDir
 
-ARTIFACTS = ("corpus", "model", "chats", "eval", "report")
-"""What stages hand each other: a document corpus (JSONL), a model folder or hub id, chat
-demonstrations (JSONL), an Inspect eval log, a report."""
+ARTIFACTS = ("spec", "corpus", "model", "chats", "eval", "report")
+"""What stages hand each other: a spec (after its variants), a document corpus (JSONL), a
+model folder or hub id, chat demonstrations (JSONL), an Inspect eval log, a report."""
+
+RUNTIME: dict[str, Any] = {"fingerprint": False}
+"""Mark an option that changes how a stage runs but not what it makes (concurrency, a server
+URL, a thread count): ``Field(16, json_schema_extra=RUNTIME)``. It stays out of the
+fingerprint, so changing it reuses finished stages."""
 
 
 class FileRef(BaseModel):
@@ -79,16 +85,35 @@ class Upstream:
     dir: Path | None = None  # None: an external input (a model path or hub id, a data file)
 
     def path(self, name: str) -> Path:
-        """An output that is a file or folder, as an absolute path."""
+        """An output that is a file or folder, as an absolute path. A store stage's outputs
+        are confined to its folder: a path that leads out of it is an error, never read."""
         value = str(self.outputs[name])
-        return Path(value) if self.dir is None else self.dir / value
+        if self.dir is None:
+            return Path(value)
+        return confined(self.dir, value, what=f"output {name!r}")
 
     def value(self, name: str) -> str:
         """An output as a string: a path resolved against the stage folder, or as given."""
         value = str(self.outputs[name])
         if self.dir is None:
             return value
-        return str(self.dir / value)
+        return str(confined(self.dir, value, what=f"output {name!r}"))
+
+
+def confined(root: Path, value: str, *, what: str = "path") -> Path:
+    """``root / value``, refusing anything that resolves outside ``root``."""
+    from msmkit.errors import RunError
+
+    path = Path(root) / value
+    try:
+        path.resolve().relative_to(Path(root).resolve())
+    except ValueError:
+        raise RunError(
+            f"{what} of stage {Path(root).name} points outside its folder: {value!r}",
+            hint="the stage record was edited or is corrupt; `msmkit store verify` checks "
+            "every stage, and a rerun recomputes this one",
+        ) from None
+    return path
 
 
 class StillWaiting(Exception):
@@ -124,11 +149,10 @@ def stage_fingerprint(kind: Any, options: BaseModel, slots: Mapping[str, str]) -
     ``slots`` maps each consumed slot to the upstream stage's (or external input's) key.
     FileRefs count by content: their path is dropped, so moving a file changes nothing.
     """
-    data = options.model_dump(mode="json")
     blob = {
         "kind": kind.name,
         "version": str(getattr(kind, "version", "0")),
-        "options": _drop_paths(data, options),
+        "options": fingerprinted_options(options),
         "slots": dict(sorted(slots.items())),
     }
     extra = getattr(kind, "fingerprint_extra", None)
@@ -138,12 +162,28 @@ def stage_fingerprint(kind: Any, options: BaseModel, slots: Mapping[str, str]) -
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def fingerprinted_options(options: BaseModel) -> Any:
+    """The options as they enter a fingerprint: runtime fields dropped, FileRefs by content."""
+    return _drop_paths(options.model_dump(mode="json"), options)
+
+
+def is_runtime(model: BaseModel, field: str) -> bool:
+    info = type(model).model_fields.get(field)
+    extra = info.json_schema_extra if info is not None else None
+    return isinstance(extra, dict) and extra.get("fingerprint") is False
+
+
 def _drop_paths(data: Any, model: Any) -> Any:
-    """Replace every FileRef in a dumped options tree by its sha256 alone."""
+    """Replace every FileRef in a dumped options tree by its sha256 alone; drop runtime
+    fields (``RUNTIME``) of every pydantic model in it."""
     if isinstance(model, FileRef):
         return {"sha256": model.sha256}
     if isinstance(model, BaseModel) and isinstance(data, dict):
-        return {k: _drop_paths(v, getattr(model, k, None)) for k, v in data.items()}
+        return {
+            k: _drop_paths(v, getattr(model, k, None))
+            for k, v in data.items()
+            if not is_runtime(model, k)
+        }
     if isinstance(model, (list, tuple)) and isinstance(data, list):
         return [_drop_paths(d, m) for d, m in zip(data, model, strict=False)]
     if isinstance(model, dict) and isinstance(data, dict):
@@ -162,6 +202,10 @@ class StageContext:
     label: str = ""
     arms: list[str] = field(default_factory=list)
     reporter: Any = None  # msmkit.ui.RunUI, or None when quiet
+    budget_usd: float | None = None
+    """The run's dollar cap for a paid stage that sets none of its own (``--budget``)."""
+    run: str = ""
+    """The run (folder name) this stage is computed for."""
 
     # -- progress
     def note(self, message: str) -> None:
@@ -198,12 +242,8 @@ class StageContext:
         if not path.exists():
             text = make()
             path.write_text(text, encoding="utf-8")
-            self.stage.record_intermediate(name, _sha(text))
+            self.stage.record_intermediate(name, sha256_text(text))
         return path.read_text(encoding="utf-8")
-
-
-def _sha(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def check_stage_kind(kind: Any) -> None:
@@ -215,12 +255,15 @@ def check_stage_kind(kind: Any) -> None:
     if kind.produces not in ARTIFACTS:
         raise TypeError(f"stage kind '{name}' produces unknown artifact {kind.produces!r}")
     for slot, artifact in dict(kind.consumes).items():
+        if not isinstance(slot, str) or not slot.rstrip("*"):
+            raise TypeError(f"stage kind '{name}' has a slot named {slot!r}")
         if artifact not in ARTIFACTS:
             raise TypeError(f"stage kind '{name}' slot {slot!r} wants unknown {artifact!r}")
 
 
 __all__ = [
     "ARTIFACTS",
+    "RUNTIME",
     "Estimate",
     "FileRef",
     "Options",

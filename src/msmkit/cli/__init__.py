@@ -40,12 +40,13 @@ def make_cli() -> click.Group:
         ctx.ensure_object(dict)
         ctx.obj["debug"] = debug
 
+    from msmkit.cli.generate import generate_group as generate_cmd
     from msmkit.cli.patterns import patterns_cmd
     from msmkit.cli.plugins import list_cmd, plugins_cmd
     from msmkit.cli.run import plan_cmd, run_cmd
     from msmkit.cli.specs import specs
     from msmkit.cli.store import store_group
-    from msmkit.cli.tools import generate_cmd, tiny_model_cmd
+    from msmkit.cli.tools import tiny_model_cmd
 
     commands = (run_cmd, plan_cmd, specs, store_group, plugins_cmd, list_cmd, generate_cmd)
     from msmkit.cli.corpus import corpus_group

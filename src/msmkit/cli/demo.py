@@ -49,18 +49,23 @@ def _with_seeds(ef, seeds: int | None):
     return ExperimentFile(exp, ef.path, ef.node)
 
 
+PHASES = {"before_aft": "msm", "final": "aft"}
+
+
 def demo_logs(graph, statuses: dict[str, str]) -> dict[tuple[str, str, int], Path]:
     """(arm, phase, seed) -> the toy_world eval log, for every finished eval."""
     out: dict[tuple[str, str, int], Path] = {}
     for name, info in graph.arms.items():
         for chain in info.chains:
-            for phase, evals in (("msm", chain.evals_before_aft), ("aft", chain.evals)):
-                node = evals.get("toy_world")
-                if node is None or statuses.get(node.id) != "done":
+            for step in chain.eval_steps:
+                node = step.node
+                if step.task != "toy_world" or step.phase not in PHASES:
+                    continue
+                if statuses.get(node.id) != "done":
                     continue
                 outputs = node.stage.outputs()
                 if "log" in outputs:
-                    out[(name, phase, chain.seed)] = node.stage.dir / outputs["log"]
+                    out[(name, PHASES[step.phase], chain.seed)] = node.stage.dir / outputs["log"]
     return out
 
 
@@ -99,23 +104,19 @@ def demo_cmd(seeds, experiment, run_name, log_dir, as_json) -> None:
     pairs in held-out domains where the two values disagree.
     """
     os.environ.setdefault("OMP_NUM_THREADS", "2")
-    from msmkit import compare
     from msmkit.experiment import read_experiment
-    from msmkit.run.folder import RunFolder, build_manifest, default_log_dir, run_dir_for
-    from msmkit.run.graph import build_graph
-    from msmkit.run.runner import execute
-    from msmkit.run.store import Store, write_json_atomic
+    from msmkit.files import write_json_atomic
+    from msmkit.run.api import Run
     from msmkit.toyworld import report
     from msmkit.ui import RunUI
 
     started = time.monotonic()
     ef = _with_seeds(read_experiment(find_experiment(experiment)), seeds)
     n = len(ef.experiment.all_seeds())
-    root = log_dir or default_log_dir()
     name = run_name or (ef.experiment.name if n == 1 else f"{ef.experiment.name}-{n}seeds")
-    folder = RunFolder(run_dir_for(name, log_dir=root))
-    graph = build_graph(ef, Store.under(root))
-    ui = RunUI(quiet=as_json)
+    run = Run(ef, run_name=name, log_dir=log_dir, ui=RunUI(quiet=as_json))
+    graph = run.plan()
+    folder = run.folder
     console = err_console()
     if not as_json:
         todo = sum(1 for node in graph.ordered() if node.stage.status != "done")
@@ -124,27 +125,8 @@ def demo_cmd(seeds, experiment, run_name, log_dir, as_json) -> None:
             f"{len(graph.ordered())} stages ({todo} to run); stages are cached in "
             f"{graph.store.root}"
         )
-    folder.claim(graph.exp.name)
-    folder.write(build_manifest(folder, graph, {}))
-    graph.store.add_refs(folder.path, [node.id for node in graph.ordered()])
-    statuses: dict[str, str] = {}
-
-    def save(outcome) -> None:
-        statuses.update(outcome.statuses)
-        folder.write(build_manifest(folder, graph, statuses))
-
-    try:
-        outcome = execute(graph, run=folder.path.name, ui=ui, on_stage=save)
-    finally:
-        folder.write(build_manifest(folder, graph, statuses))
-    statuses.update(outcome.statuses)
-    from msmkit.cli.run import arm_logs, results_of
-
-    table = compare.comparison(arm_logs(graph, statuses))
-    write_json_atomic(folder.path / "comparison.json", table)
-    (folder.path / "comparison.md").write_text(compare.to_markdown(table))
-    folder.write(build_manifest(folder, graph, statuses, results_of(graph)))
-    summary = report.summarize(demo_logs(graph, statuses))
+    result = run.execute()
+    summary = report.summarize(demo_logs(graph, result.statuses))
     summary["base"] = base_probes(graph)
     summary["wall_seconds"] = round(time.monotonic() - started, 1)
     write_json_atomic(folder.path / "demo.json", summary)

@@ -81,7 +81,7 @@ def docs_cmd(
     OUT/journal/, and a rerun after a crash, a budget stop or a batch wait sends only what is
     missing. Without an API key it stops before sending anything.
     """
-    from msmkit.cli.tools import _parse_options
+    from msmkit.cli.options import parse_options
     from msmkit.registry import get_registry
     from msmkit.spec import load_spec
     from msmkit.variants import apply_variants, parse_variant_ref
@@ -89,7 +89,7 @@ def docs_cmd(
     refs = [parse_variant_ref(text) for text in variants]
     s = apply_variants(load_spec(spec), refs)
     entry = get_registry("generators").entry(generator)
-    raw = _parse_options(options)
+    raw = parse_options(options)
     llm_flags = {
         "model": model,
         "target_tokens": target_tokens,
@@ -121,29 +121,42 @@ def _validated(entry: Any, raw: dict[str, Any]) -> Any:
 
 
 def _llm(entry: Any, spec: Any, out: Path, raw: dict[str, Any], plan_only: bool) -> None:
+    """The LLM pipeline as one stage in the folder OUT, run like any stage of an experiment:
+    under its lock (a second process waits, saying who holds it), with a half-written
+    attempt resumed from its journal."""
     from msmkit.errors import OptionError, RunError
+    from msmkit.registry import get_registry
+    from msmkit.run.runner import StageJob, run_stage
     from msmkit.run.store import StageDir
-    from msmkit.stagekit import StageContext, StillWaiting, stage_fingerprint
+    from msmkit.stagekit import stage_fingerprint
+    from msmkit.stages.spec import external_spec
     from msmkit.ui import RunUI
 
     settings = _validated(entry, raw)
-    opts = entry.component.stage_options(spec, settings, Path.cwd())
-    kind = get_kind(entry.component.stage_kind)
+    opts = entry.component.stage_options(settings, Path.cwd())
+    kentry = get_registry("stages").entry(entry.component.stage_kind)
+    kind = kentry.component
     try:
         kind.validate(opts)
     except OptionError as exc:
         field = exc.loc[0] if exc.loc else "option"
         raise OptionError(f"{field}: {exc.message}", hint=exc.hint) from None
-    est = kind.estimate(opts, {})
+    from msmkit.components import Estimate
+
+    est = kind.estimate(opts, {"spec": Estimate("spec", artifact=spec)})
+    label = f"generate {spec.name} ({kind.label(opts).removeprefix('generate ')})"
     if plan_only:
-        _print_estimate(kind.label(opts), est)
+        _print_estimate(label, est)
         click.echo(json.dumps({"documents": est.items, "dollars": est.dollars, **est.extra}))
         return
+    if out.exists() and not out.is_dir():
+        raise RunError(f"{out} is a file", hint="-o names a folder for the llm generator")
     from msmkit.docgen import pipeline
 
     pipeline.require_key(settings)
-    key = stage_fingerprint(kind, opts, {})
-    stage = StageDir(kind.name, key, out)
+    spec_input = external_spec(spec)
+    key = stage_fingerprint(kind, opts, {"spec": spec_input.key})
+    stage = StageDir(kind.name, key, out, lock_file=out.parent / f".{out.name}.lock")
     record = stage.record()
     if record and record.get("fingerprint") != key:
         raise RunError(
@@ -152,30 +165,20 @@ def _llm(entry: Any, spec: Any, out: Path, raw: dict[str, Any], plan_only: bool)
         )
     if out.exists() and not record and any(out.iterdir()):
         raise RunError(f"{out} exists and is not a generation folder", hint="use a new folder")
-    if stage.status == "done":
-        click.echo(json.dumps({"dir": str(out), **stage.outputs()}))
+    if stage.status != "done":
+        _print_estimate(label, est)
+    job = StageJob(
+        entry=kentry,
+        options=opts,
+        inputs={"spec": spec_input},
+        slot_keys={"spec": spec_input.key},
+        stage=stage,
+        label=label,
+    )
+    result = run_stage(job, run="generate", ui=RunUI())
+    if result.status == "waiting":
         return
-    _print_estimate(kind.label(opts), est)
-    stage.start(opts.model_dump(mode="json"), {}, "generate")
-    ui = RunUI()
-    ctx = StageContext(dir=out, options=opts, inputs={}, stage=stage, label=kind.label(opts))
-    ctx.reporter = ui
-    try:
-        outputs = kind.run(ctx)
-    except StillWaiting as exc:
-        err_console().print(f"[cyan]waiting:[/] {exc}")
-        return
-    except BaseException as exc:
-        stage.fail(f"{type(exc).__name__}: {exc}")
-        raise
-    stage.finish(outputs)
-    click.echo(json.dumps({"dir": str(out), **outputs}))
-
-
-def get_kind(name: str) -> Any:
-    from msmkit.registry import get_registry
-
-    return get_registry("stages").entry(name).component
+    click.echo(json.dumps({"dir": str(out), **stage.outputs()}))
 
 
 def _print_estimate(label: str, est: Any) -> None:
@@ -194,8 +197,10 @@ def _print_estimate(label: str, est: Any) -> None:
 def _offline(entry: Any, s: Any, out: Path, raw: dict[str, Any], plan_only: bool) -> None:
     from rich.progress import Progress
 
-    from msmkit.cli.tools import _guarded
+    from msmkit.cli.options import guarded
     from msmkit.corpus import CorpusWriter, Provenance, check_resumable, corpus_stats
+    from msmkit.errors import RunError
+    from msmkit.run.store import hold_lock
 
     gen = entry.component
     opts = _validated(entry, raw)
@@ -210,14 +215,22 @@ def _offline(entry: Any, s: Any, out: Path, raw: dict[str, Any], plan_only: bool
     if plan_only:
         click.echo(json.dumps({"documents": est.items, "tokens": est.tokens, "dollars": 0.0}))
         return
-    check_resumable(out, expected)  # refuses, changing nothing, if OUT holds other documents
-    with CorpusWriter(out) as writer, Progress(console=err_console(), transient=True) as bar:
-        task = bar.add_task(f"generating from {s.name}", total=est.items)
-        bar.advance(task, len(writer.existing_ids))
-        documents = entry.call(
-            "generating documents", gen.generate, s, opts, skip=writer.existing_ids
-        )
-        for doc in _guarded(entry, documents):
-            writer.write(doc)
-            bar.advance(task)
+    if out.is_dir():
+        raise RunError(f"{out} is a folder", hint="-o names the corpus JSONL file to write")
+    lock = out.parent / f".{out.name}.lock"
+
+    def held(holder: str) -> None:
+        err_console().print(f"[yellow]…[/] {out} is being written by {holder}; waiting")
+
+    with hold_lock(lock, what=str(out), run="generate", on_wait=held):
+        check_resumable(out, expected)  # refuses, changing nothing, if OUT holds others
+        with CorpusWriter(out) as writer, Progress(console=err_console(), transient=True) as bar:
+            task = bar.add_task(f"generating from {s.name}", total=est.items)
+            bar.advance(task, len(writer.existing_ids))
+            documents = entry.call(
+                "generating documents", gen.generate, s, opts, skip=writer.existing_ids
+            )
+            for doc in guarded(entry, documents):
+                writer.write(doc)
+                bar.advance(task)
     click.echo(json.dumps({"corpus": str(out), **corpus_stats(out)}))

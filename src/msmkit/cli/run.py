@@ -17,21 +17,21 @@ STATUS_TEXT = {
     "stale": "[yellow]edited: redo[/]",
     "running": "[yellow]half-written: redo[/]",
     "failed": "[red]failed: redo[/]",
+    "corrupt": "[red]files changed: redo[/]",
 }
 
 
-def _prepare(experiment: str, run_name: str | None, output: Path | None, log_dir: Path | None):
-    from msmkit.experiment import read_experiment
-    from msmkit.run.folder import RunFolder, default_log_dir, run_dir_for
-    from msmkit.run.graph import build_graph
-    from msmkit.run.store import Store
+def _prepare(
+    experiment: str,
+    run_name: str | None,
+    output: Path | None,
+    log_dir: Path | None,
+    **settings: Any,
+):
+    from msmkit.run.api import Run
 
-    ef = read_experiment(experiment)
-    root = log_dir or default_log_dir()
-    name = run_name if run_name is not None else ef.experiment.name
-    folder = RunFolder(run_dir_for(name, log_dir=root, output=output))
-    graph = build_graph(ef, Store.under(root))
-    return graph, folder
+    run = Run(experiment, run_name=run_name, output=output, log_dir=log_dir, **settings)
+    return run.plan(), run
 
 
 def short_id(node) -> str:
@@ -159,7 +159,8 @@ def plan_cmd(experiment, run_name, output, log_dir, as_json) -> None:
     Every component's options, the training backend's settings, the chat template of a
     local base model and every eval's task arguments are checked; nothing runs.
     """
-    graph, folder = _prepare(experiment, run_name, output, log_dir)
+    graph, run = _prepare(experiment, run_name, output, log_dir)
+    folder = run.folder
     if as_json:
         data = {
             "run_dir": str(folder.path),
@@ -171,41 +172,14 @@ def plan_cmd(experiment, run_name, output, log_dir, as_json) -> None:
         print_plan(graph, folder)
 
 
-def arm_logs(graph, statuses: dict[str, str]) -> dict[str, list[tuple[str, Path]]]:
-    """arm -> [(replicate label, eval log path)] for every finished eval."""
-    out: dict[str, list[tuple[str, Path]]] = {}
-    for name, info in graph.arms.items():
-        logs = []
-        for chain in info.chains:
-            for node in chain.evals.values():
-                outputs = node.stage.outputs()
-                if statuses.get(node.id) == "done" and "log" in outputs:
-                    logs.append((f"seed={chain.seed}", node.stage.dir / outputs["log"]))
-        out[name] = logs
-    return out
-
-
-def results_of(graph) -> dict[str, Any]:
-    """arm -> seed -> namespaced metrics (task/scorer/metric) as Inspect reported them."""
-    out: dict[str, Any] = {}
-    for name, info in graph.arms.items():
-        per_seed = {}
-        for chain in info.chains:
-            metrics: dict[str, Any] = {}
-            for node in chain.evals.values():
-                metrics.update(node.stage.outputs().get("metrics", {}))
-            per_seed[str(chain.seed)] = metrics
-        out[name] = per_seed
-    return out
-
-
 @click.command("run")
 @common
 @click.option(
     "--budget",
     type=click.FloatRange(min=0, min_open=True),
+    envvar="MSMKIT_BUDGET_USD",
     help="Dollar cap for each LLM generation stage that has no budget_usd of its own; a "
-    "stage that reaches it stops, resumable (env: MSMKIT_BUDGET_USD).",
+    "stage that reaches it stops, resumable. [env: MSMKIT_BUDGET_USD]",
 )
 @click.option("--dry-run", is_flag=True, help="Same as `msmkit plan`: show the plan, run nothing.")
 @click.option(
@@ -220,46 +194,26 @@ def run_cmd(experiment, run_name, output, log_dir, as_json, budget, dry_run, no_
     rerunning resumes, and an added arm computes only its own stages.
     """
     from msmkit import compare
-    from msmkit.run.folder import build_manifest
-    from msmkit.run.runner import execute
-    from msmkit.run.store import write_json_atomic
     from msmkit.ui import RunUI
 
-    if budget is not None:
-        import os
-
-        os.environ["MSMKIT_BUDGET_USD"] = str(budget)
     if dry_run:
         return plan_cmd.callback(experiment, run_name, output, log_dir, as_json)
-    graph, folder = _prepare(experiment, run_name, output, log_dir)
-    ui = RunUI(quiet=as_json)
-    folder.claim(graph.exp.name)
+    graph, run = _prepare(
+        experiment, run_name, output, log_dir, budget_usd=budget, wait=not no_wait,
+        ui=RunUI(quiet=as_json),
+    )
+    folder = run.folder
     if not as_json:
         print_plan(graph, folder)
-    folder.write(build_manifest(folder, graph, {}))
-    graph.store.add_refs(folder.path, [n.id for n in graph.ordered()])
-    statuses: dict[str, str] = {}
-
-    def save(outcome) -> None:
-        statuses.update(outcome.statuses)
-        folder.write(build_manifest(folder, graph, statuses))
-
-    try:
-        outcome = execute(graph, run=folder.path.name, ui=ui, wait=not no_wait, on_stage=save)
-    finally:
-        folder.write(build_manifest(folder, graph, statuses))
-    statuses.update(outcome.statuses)
-    table = compare.comparison(arm_logs(graph, statuses))
-    write_json_atomic(folder.path / "comparison.json", table)
-    (folder.path / "comparison.md").write_text(compare.to_markdown(table))
-    folder.write(build_manifest(folder, graph, statuses, results_of(graph)))
+    result = run.execute()
+    table = result.comparison
     if as_json:
         click.echo(
             json.dumps(
                 {
                     "run_dir": str(folder.path),
-                    "computed": outcome.computed,
-                    "waiting": outcome.waiting,
+                    "computed": result.computed,
+                    "waiting": result.waiting,
                     "comparison": table,
                 },
                 indent=2,
@@ -267,9 +221,9 @@ def run_cmd(experiment, run_name, output, log_dir, as_json, budget, dry_run, no_
             )
         )
         return
-    if outcome.waiting:
+    if result.waiting:
         err_console().print(
-            f"{len(outcome.waiting)} stage(s) waiting on external work; rerun the same "
+            f"{len(result.waiting)} stage(s) waiting on external work; rerun the same "
             "command to collect (nothing will be resubmitted)."
         )
     if not table["columns"]:

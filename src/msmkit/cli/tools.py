@@ -1,48 +1,13 @@
-"""Single-stage commands: ``msmkit generate docs`` (in ``msmkit.cli.generate``) and
-``msmkit tiny-model``."""
+"""``msmkit tiny-model``: a random-weight tiny model built offline."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import click
 
 from msmkit.console import err_console
-
-
-def _parse_options(pairs: tuple[str, ...]) -> dict:
-    import yaml
-
-    from msmkit.errors import ConfigError
-
-    out = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise ConfigError(f"-O {pair!r}: expected KEY=VALUE")
-        out[key.strip()] = yaml.safe_load(value)
-    return out
-
-
-def _guarded(entry: Any, documents: Iterator[Any]) -> Iterator[Any]:
-    """Iterate a generator's documents; its unexpected exceptions become a PluginError that
-    names it (documents already written stay written)."""
-    from msmkit.errors import MsmkitError
-
-    iterator = iter(documents)
-    while True:
-        try:
-            doc = next(iterator)
-        except StopIteration:
-            return
-        except MsmkitError:
-            raise
-        except Exception as exc:
-            raise entry.error("generating documents", exc) from exc
-        yield doc
 
 
 @click.command("tiny-model")
@@ -66,6 +31,7 @@ def tiny_model_cmd(out: Path, texts: tuple[Path, ...], options: tuple[str, ...])
     """Build a random-weight tiny causal LM with a locally trained tokenizer at OUT (offline)."""
     from pydantic import ValidationError
 
+    from msmkit.cli.options import parse_options
     from msmkit.errors import ConfigError
     from msmkit.training.tiny import TinyModelSettings, build_tiny_model
     from msmkit.yamlfile import validation_error
@@ -73,7 +39,7 @@ def tiny_model_cmd(out: Path, texts: tuple[Path, ...], options: tuple[str, ...])
     if out.exists():
         raise ConfigError(f"{out} already exists", hint="choose a new folder; nothing was changed")
     try:
-        settings = TinyModelSettings.model_validate(_parse_options(options))
+        settings = TinyModelSettings.model_validate(parse_options(options))
     except ValidationError as exc:
         raise validation_error(exc, "--option") from None
     corpus = []
@@ -88,6 +54,4 @@ def tiny_model_cmd(out: Path, texts: tuple[Path, ...], options: tuple[str, ...])
     err_console().print(f"tiny model written to {out}")
 
 
-from msmkit.cli.generate import generate_group as generate_cmd  # noqa: E402
-
-__all__ = ["generate_cmd", "tiny_model_cmd"]
+__all__ = ["tiny_model_cmd"]

@@ -5,13 +5,14 @@ from msmkit.stages.corpus import CorpusKind
 from msmkit.stages.evaluate import EvalKind
 from msmkit.stages.filter import FilterKind
 from msmkit.stages.llm_docs import LLMDocsKind
+from msmkit.stages.spec import SpecKind
 from msmkit.stages.tiny_base import TinyBaseKind
 from msmkit.stages.train import AFTKind, MidtrainKind
 
 
 @hookimpl
 def register_stage_kinds(register):
-    for kind in (CorpusKind(), TinyBaseKind(), MidtrainKind(), AFTKind(), EvalKind()):
+    for kind in (SpecKind(), CorpusKind(), TinyBaseKind(), MidtrainKind(), AFTKind(), EvalKind()):
         register(kind)
     register(FilterKind())
     register(LLMDocsKind())

@@ -8,6 +8,8 @@ def register_eval_tasks(register):
         EvalTask(
             name="agentic_misalignment",
             task="msmkit.evals.agentic_misalignment:agentic_misalignment",
+            data=("agentic_misalignment",),
+            packages=("inspect-evals",),
             description="Agentic misalignment (Lynch et al.) as in the MSM paper: exfiltration, "
             "murder, leaking x 9 goal conditions; needs a grader model role",
         )
@@ -16,6 +18,7 @@ def register_eval_tasks(register):
         EvalTask(
             name="spec_qa",
             task="msmkit.evals.spec_qa:spec_qa",
+            data=("spec_qa",),
             description="Open questions on a spec's values (spec=...), graded 1-10 against "
             "the spec by the grader model role",
         )
@@ -24,6 +27,7 @@ def register_eval_tasks(register):
         EvalTask(
             name="spec_knowledge",
             task="msmkit.evals.spec_knowledge:spec_knowledge",
+            data=("spec_knowledge",),
             description="Multiple-choice probes of what a spec says and why (spec=...), "
             "four options in rotated orders; no grader",
         )
@@ -32,6 +36,7 @@ def register_eval_tasks(register):
         EvalTask(
             name="value_generalization",
             task="msmkit.evals.value_generalization:value_generalization",
+            data=("value_generalization",),
             description="OOD value generalization for the cheese-world values "
             "(forced choices outside cheese, both option orders)",
         )

@@ -12,7 +12,6 @@ requests that depend on it.
 from __future__ import annotations
 
 import json
-import os
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -49,15 +48,11 @@ def executor_for(settings: DocgenSettings) -> Any:
     return make_executor(ps)
 
 
-def budget_limit(settings: DocgenSettings) -> float | None:
-    """``budget_usd``, else ``$MSMKIT_BUDGET_USD`` (``msmkit run --budget``), else None."""
+def budget_limit(settings: DocgenSettings, run_budget: float | None = None) -> float | None:
+    """``budget_usd``, else the run's budget (``msmkit run --budget``), else None."""
     if settings.budget_usd is not None:
         return settings.budget_usd
-    value = os.environ.get("MSMKIT_BUDGET_USD")
-    try:
-        return float(value) if value else None
-    except ValueError:
-        raise ConfigError(f"MSMKIT_BUDGET_USD={value!r} is not a number") from None
+    return run_budget
 
 
 def require_key(settings: DocgenSettings) -> None:
@@ -179,7 +174,8 @@ class Pipeline:
         ).strip()
         self.common["framing"] = render(framing, self.common)
         self.system = render(prompts["system"].text, {**self.common, "spec": spec_text})
-        self.budget = Budget(budget_limit(settings), price, spent_usd=self.spent())
+        run_budget = getattr(ctx, "budget_usd", None)
+        self.budget = Budget(budget_limit(settings, run_budget), price, spent_usd=self.spent())
 
     # ------------------------------------------------------------------ money
     def _journal(self, step: str) -> ResultJournal:

@@ -1,23 +1,19 @@
 """A run folder: ``logs/<run>/manifest.json`` plus the comparison. Its stages live in the store.
 
-The manifest records which store stages the run used, every version of the experiment file
-that ran in it (so an experiment may grow an arm and keep its history), the spec, plugin and
-library versions, and the results.
+Which log dirs and run names are allowed, and the claim on a folder (never another
+experiment's, never a folder that is not a run). The manifest itself: ``msmkit.run.manifest``.
 """
 
 from __future__ import annotations
 
 import os
-import time
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from msmkit import __version__
 from msmkit.errors import ConfigError, RunError
-from msmkit.hashing import sha256_file
 from msmkit.naming import MAX_NAME, SLUG_RE
-from msmkit.run.store import now, read_json, write_json_atomic
+from msmkit.run.store import read_json, write_json_atomic
 
 LIBRARIES = ("torch", "transformers", "trl", "peft", "datasets", "accelerate", "inspect-ai")
 
@@ -91,94 +87,26 @@ class RunFolder:
         write_json_atomic(self.manifest_path, manifest)
 
 
-def build_manifest(
-    folder: RunFolder, graph: Any, statuses: dict[str, str], results: Any = None
-) -> dict[str, Any]:
-    """The run's manifest: this experiment version added to the history, stages by arm."""
-    previous = folder.manifest() or {}
-    exp = graph.exp
-    ef = graph.ef
-    config_hash = exp.config_hash()
-    stage_names = [n.id for n in graph.ordered()]
-    versions = [v for v in previous.get("versions", []) if v.get("config_hash") != config_hash]
-    this = next(
-        (v for v in previous.get("versions", []) if v.get("config_hash") == config_hash), {}
-    )
-    versions.append(
-        {
-            "config_hash": config_hash,
-            "sha256": sha256_file(ef.path),
-            "config": exp.model_dump(mode="json"),
-            "stages": stage_names,
-            "first_run": this.get("first_run", now()),
-            "last_run": now(),
-        }
-    )
-    plugins: dict[str, str] = {}
-    for info in graph.arms.values():
-        for entry in info.components:
-            plugins[entry.plugin] = entry.provider
-    for node in graph.ordered():
-        plugins[node.entry.plugin] = node.entry.provider
-    return {
-        "msmkit_version": __version__,
-        "created": previous.get("created", time.strftime("%Y-%m-%dT%H:%M:%S%z")),
-        "updated": now(),
-        "experiment": {"name": exp.name, "path": str(ef.path), "sha256": sha256_file(ef.path)},
-        "config_hash": config_hash,
-        "config": exp.model_dump(mode="json"),
-        "versions": versions,
-        "store": str(graph.store.root.resolve()),
-        "base_model": None
-        if graph.base is None
-        else {
-            "model": graph.base.model,
-            "fingerprint": graph.base.key,
-            "revision": graph.base.revision,
-        },
-        "plugins": plugins,
-        "libraries": library_versions(),
-        "arms": {name: _arm_entry(info) for name, info in graph.arms.items()},
-        "stages": {
-            n.id: {
-                "kind": n.kind.name,
-                "label": n.label,
-                "arms": n.arms,
-                "status": statuses.get(n.id, n.stage.status),
-                "fingerprint": n.key,
-            }
-            for n in graph.ordered()
-        },
-        "results": results if results is not None else previous.get("results"),
-    }
+def check_log_dir(log_dir: Path) -> None:
+    """Plan-time check that runs and stages can be written under ``log_dir``: it (or the
+    nearest folder above it that exists) is a folder this process can write in. Nothing is
+    left behind."""
+    import tempfile
 
-
-def _arm_entry(info: Any) -> dict[str, Any]:
-    spec = info.spec
-    corpus = info.filters[-1] if info.filters else info.corpus
-    return {
-        "spec": None
-        if spec is None
-        else {
-            "name": spec.name,
-            "hash": spec.hash,
-            "path": str(spec.path) if spec.path else None,
-            "lineage": list(spec.lineage),
-        },
-        "components": {e.name: e.provider for e in info.components},
-        "data": {
-            "corpus_sha256": corpus.stage.outputs().get("sha256") if corpus else None,
-            "aft_sha256": info.aft_data.sha256 if info.aft_data else None,
-        },
-        "seeds": [
-            {
-                "seed": c.seed,
-                "corpus": c.corpus.id if c.corpus else None,
-                "filters": [f.id for f in c.filters],
-                "midtrain": c.midtrain.id if c.midtrain else None,
-                "aft": c.aft.id if c.aft else None,
-                "evals": {task: n.id for task, n in c.evals.items()},
-            }
-            for c in info.chains
-        ],
-    }
+    path = Path(log_dir).expanduser().absolute()
+    probe = path
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise ConfigError(
+            f"log dir {path}: {probe} is a file, not a folder",
+            hint="pass --log-dir (or MSMKIT_LOG_DIR) a folder path",
+        )
+    try:
+        with tempfile.TemporaryFile(dir=probe, prefix=".msmkit-probe-"):
+            pass
+    except OSError as exc:
+        raise ConfigError(
+            f"log dir {path}: cannot write in {probe} ({exc.strerror or exc})",
+            hint="choose a writable --log-dir (or MSMKIT_LOG_DIR)",
+        ) from None

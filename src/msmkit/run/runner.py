@@ -1,10 +1,14 @@
-"""Executing a graph: each stage under its lock, skipped when done, resumed when waiting.
+"""Executing stages: each under its lock, skipped when done, resumed when waiting.
 
 States of a stage in the store: *done* (skipped), *waiting* (external work was submitted:
 the kind is called again to collect it, never to resubmit), *stale* (an intermediate file was
-edited since it finished: it runs again, keeping the edited files), and anything else
-(*running* from a process that died, *failed*, or nothing yet): it runs, with a half-written
-folder set aside first unless the kind can continue one (``resumable``).
+edited since it finished: it runs again, keeping the edited files), *corrupt* (its files are
+no longer what it wrote: set aside and recomputed, saying why), and anything else (*running*
+from a process that died, *failed*, or nothing yet): it runs, with a half-written folder set
+aside first unless the kind can continue one (``resumable``).
+
+:func:`run_stage` runs one stage anywhere (a store folder, or the folder of ``msmkit generate
+docs -o``); :func:`execute` runs a graph's stages in order.
 """
 
 from __future__ import annotations
@@ -12,8 +16,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import BaseModel
+
 from msmkit.errors import MsmkitError
-from msmkit.run.graph import Graph, Node
+from msmkit.registry import Entry
+from msmkit.run.store import StageDir
 from msmkit.stagekit import StageContext, StillWaiting, Upstream
 
 
@@ -28,7 +35,7 @@ class Outcome:
         return all(s == "done" for s in self.statuses.values())
 
 
-def upstream_of(node: Node) -> dict[str, Upstream]:
+def upstream_of(node: Any) -> dict[str, Upstream]:
     """The filled slots of a node whose inputs are all done."""
     out: dict[str, Upstream] = {}
     for slot, value in node.slots.items():
@@ -41,7 +48,128 @@ def upstream_of(node: Node) -> dict[str, Upstream]:
     return out
 
 
-def execute(graph: Graph, *, run: str, ui: Any, wait: bool = True, on_stage=None) -> Outcome:
+@dataclass
+class StageJob:
+    """Everything needed to run one stage: what it is and where it goes."""
+
+    entry: Entry
+    options: BaseModel
+    inputs: dict[str, Upstream]
+    slot_keys: dict[str, str]
+    stage: StageDir
+    label: str
+    arms: list[str] = field(default_factory=list)
+
+    @property
+    def kind(self) -> Any:
+        return self.entry.component
+
+    @property
+    def id(self) -> str:
+        return self.stage.name
+
+
+@dataclass(frozen=True)
+class StageResult:
+    status: str  # done or waiting (failures are raised)
+    computed: bool = False  # this process ran it (else it was done already)
+    message: str | None = None  # what a waiting stage waits for
+
+
+def run_stage(
+    job: StageJob,
+    *,
+    run: str,
+    ui: Any,
+    wait: bool = True,
+    budget_usd: float | None = None,
+) -> StageResult:
+    """Run one stage under its lock unless it is done; failures are raised."""
+    sd = job.stage
+    if sd.status == "done":
+        ui.skipped(job)
+        return StageResult("done")
+    with sd.lock(run=run, wait=wait, on_wait=lambda holder: ui.held(job, holder)):
+        status = sd.status  # again, under the lock: another process may have finished it
+        if status == "done":
+            ui.skipped(job)
+            return StageResult("done")
+        keep = (*sd.record().get("intermediates", {}), *getattr(job.kind, "keep_on_redo", ()))
+        if status == "stale":
+            sd.set_aside(keep=keep)
+        elif status == "corrupt":
+            problems = "; ".join(sd.problems()[:3])
+            aside = sd.set_aside(keep=keep)
+            ui.note(
+                f"[yellow]{job.label}: its files changed since it finished ({problems}); "
+                f"recomputing{f' (old files in {aside})' if aside else ''}[/]"
+            )
+        elif status in ("running", "failed", "todo") and not job.kind.resumable:
+            aside = sd.set_aside(keep=keep)
+            if aside is not None:
+                ui.note(f"[yellow]{job.label}: a half-written attempt was set aside ({aside})[/]")
+        elif status == "waiting":
+            ui.note(f"{job.label}: collecting work submitted earlier")
+        sd.start(job.options.model_dump(mode="json"), job.slot_keys, run)
+        ctx = StageContext(
+            dir=sd.dir,
+            options=job.options,
+            inputs=job.inputs,
+            stage=sd,
+            label=job.label,
+            arms=job.arms,
+            reporter=ui if not getattr(ui, "quiet", False) else None,
+            budget_usd=budget_usd,
+            run=run,
+        )
+        try:
+            outputs = job.kind.run(ctx)
+        except StillWaiting as exc:
+            ui.waiting(job, str(exc))
+            return StageResult("waiting", message=str(exc))
+        except MsmkitError as exc:
+            sd.fail(f"{type(exc).__name__}: {exc}")
+            raise
+        except Exception as exc:  # a bug in the kind: one short error naming it
+            sd.fail(f"{type(exc).__name__}: {exc}")
+            raise job.entry.error("running", exc) from exc
+        except BaseException as exc:  # KeyboardInterrupt and friends: record, then go
+            sd.fail(f"{type(exc).__name__}: {exc}")
+            raise
+        if not isinstance(outputs, dict):
+            err = job.entry.error("running", TypeError(f"run() returned {outputs!r}, not a dict"))
+            sd.fail(str(err))
+            raise err
+        try:
+            sd.finish(outputs, scratch=tuple(getattr(job.kind, "scratch", ())))
+        except MsmkitError as exc:
+            sd.fail(f"{type(exc).__name__}: {exc}")
+            raise
+        ui.finished(job)
+        return StageResult("done", computed=True)
+
+
+def job_of(node: Any) -> StageJob:
+    return StageJob(
+        entry=node.entry,
+        options=node.options,
+        inputs=upstream_of(node),
+        slot_keys=node.slot_keys(),
+        stage=node.stage,
+        label=node.label,
+        arms=node.arms,
+    )
+
+
+def execute(
+    graph: Any,
+    *,
+    run: str,
+    ui: Any,
+    wait: bool = True,
+    on_stage: Any = None,
+    budget_usd: float | None = None,
+) -> Outcome:
     """Run every stage of ``graph`` that is not done, in order. Returns what happened.
 
     ``on_stage(outcome)`` is called after each stage (the caller rewrites the manifest).
@@ -58,61 +186,12 @@ def execute(graph: Graph, *, run: str, ui: Any, wait: bool = True, on_stage=None
             outcome.statuses[node.id] = "blocked"
             ui.note(f"[dim]… {node.label}: waits for {', '.join(blocked)}[/]")
             continue
-        outcome.statuses[node.id] = _run_node(graph, node, run=run, ui=ui, wait=wait, out=outcome)
+        result = run_stage(job_of(node), run=run, ui=ui, wait=wait, budget_usd=budget_usd)
+        outcome.statuses[node.id] = result.status
+        if result.status == "waiting":
+            outcome.waiting[node.id] = result.message or ""
+        if result.computed:
+            outcome.computed.append(node.id)
         if on_stage is not None:
             on_stage(outcome)
     return outcome
-
-
-def _run_node(graph: Graph, node: Node, *, run: str, ui: Any, wait: bool, out: Outcome) -> str:
-    sd = node.stage
-    if sd.status == "done":
-        ui.skipped(node)
-        return "done"
-    with sd.lock(run=run, wait=wait, on_wait=lambda holder: ui.held(node, holder)):
-        status = sd.status  # again, under the lock: another process may have finished it
-        if status == "done":
-            ui.skipped(node)
-            return "done"
-        keep = (*sd.record().get("intermediates", {}), *getattr(node.kind, "keep_on_redo", ()))
-        if status == "stale":
-            sd.set_aside(keep=keep)
-        elif status in ("running", "failed", "todo") and not node.kind.resumable:
-            aside = sd.set_aside(keep=keep)
-            if aside is not None:
-                ui.note(f"[yellow]{node.label}: a half-written attempt was set aside ({aside})[/]")
-        elif status == "waiting":
-            ui.note(f"{node.label}: collecting work submitted earlier")
-        sd.start(node.options.model_dump(mode="json"), node.slot_keys(), run)
-        ctx = StageContext(
-            dir=sd.dir,
-            options=node.options,
-            inputs=upstream_of(node),
-            stage=sd,
-            label=node.label,
-            arms=node.arms,
-            reporter=ui if not getattr(ui, "quiet", False) else None,
-        )
-        try:
-            outputs = node.kind.run(ctx)
-        except StillWaiting as exc:
-            out.waiting[node.id] = str(exc)
-            ui.waiting(node, str(exc))
-            return "waiting"
-        except MsmkitError as exc:
-            sd.fail(f"{type(exc).__name__}: {exc}")
-            raise
-        except Exception as exc:  # a bug in the kind: one short error naming it
-            sd.fail(f"{type(exc).__name__}: {exc}")
-            raise node.entry.error("running", exc) from exc
-        except BaseException as exc:  # KeyboardInterrupt and friends: record, then go
-            sd.fail(f"{type(exc).__name__}: {exc}")
-            raise
-        if not isinstance(outputs, dict):
-            err = node.entry.error("running", TypeError(f"run() returned {outputs!r}, not a dict"))
-            sd.fail(str(err))
-            raise err
-        sd.finish(outputs)
-        out.computed.append(node.id)
-        ui.finished(node)
-        return "done"

@@ -1,8 +1,7 @@
-"""``corpus``: a spec (variants applied) -> documents, through a registered generator."""
+"""``corpus``: the arm's spec (variants applied) -> documents, through a registered generator."""
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any, ClassVar
 
 from pydantic import Field
@@ -13,10 +12,6 @@ from msmkit.stagekit import StageContext
 
 
 class CorpusOptions(Options):
-    spec_name: str
-    spec_hash: str
-    spec_text: str = Field(description="the spec as rendered after variants (its content)")
-    lineage: list[str] = Field(default_factory=list)
     generator: str
     generator_version: str
     generator_options: dict[str, Any] = Field(default_factory=dict)
@@ -27,15 +22,14 @@ class CorpusOptions(Options):
 class CorpusKind:
     name = "corpus"
     description = "Generate documents about a spec with a document generator"
-    version = "1"
+    version = "2"
     Options: ClassVar[type[Options]] = CorpusOptions
-    consumes: ClassVar[dict[str, str]] = {}
+    consumes: ClassVar[dict[str, str]] = {"spec": "spec"}
     produces: ClassVar[str] = "corpus"
     resumable: ClassVar[bool] = True  # documents already written are kept, by id
 
     def label(self, options: CorpusOptions) -> str:
-        extra = f" [{'; '.join(options.lineage)}]" if options.lineage else ""
-        return f"generate {options.spec_name}{extra} ({options.generator})"
+        return f"generate ({options.generator})"
 
     def estimate(self, options: CorpusOptions, upstream: dict[str, Estimate]) -> Estimate:
         return Estimate("corpus", items=options.items, tokens=options.tokens)
@@ -44,11 +38,10 @@ class CorpusKind:
         from msmkit.corpus import CorpusWriter, Provenance, check_resumable, corpus_stats
         from msmkit.hashing import sha256_file
         from msmkit.registry import get_registry
-        from msmkit.spec import parse_spec
+        from msmkit.stages.spec import load_spec_input
 
         opts: CorpusOptions = ctx.options
-        spec = parse_spec(opts.spec_text)
-        spec = dataclasses.replace(spec, lineage=tuple(opts.lineage))
+        spec = load_spec_input(ctx.inputs["spec"])
         entry = get_registry("generators").entry(opts.generator)
         gen_options = entry.component.Options.model_validate(opts.generator_options)
         path = ctx.dir / "corpus.jsonl"
@@ -67,9 +60,9 @@ class CorpusKind:
                 raise
             except Exception as exc:
                 raise entry.error("generating documents", exc) from exc
-        (ctx.dir / "spec.md").write_text(opts.spec_text, encoding="utf-8")
+        (ctx.dir / "spec.md").write_text(spec.render(), encoding="utf-8")
         stats = corpus_stats(path)
-        if stats["specs"] != [f"{opts.spec_name}@{opts.spec_hash[:12]}"]:
+        if stats["specs"] != [f"{spec.name}@{spec.hash[:12]}"]:
             raise entry.error(
                 "generating documents",
                 ValueError(f"the corpus holds documents of {stats['specs']}, not one spec"),

@@ -18,21 +18,51 @@ from pydantic import Field
 
 from msmkit.components import Estimate, Options
 from msmkit.errors import OptionError, PluginError
-from msmkit.stagekit import StageContext
+from msmkit.stagekit import RUNTIME, StageContext
 
 
 class EvalOptions(Options):
+    """What an eval computes (fingerprinted), and how it reaches the model (``RUNTIME``:
+    concurrency, a server's URL and name, who registered the task)."""
+
     task: str
-    task_provider: str = Field("", description="plugin and version that registered the task")
+    task_provider: str = Field(
+        "", json_schema_extra=RUNTIME, description="plugin and version that registered it"
+    )
     task_args: dict[str, Any] = Field(default_factory=dict)
     generate: dict[str, Any] = Field(default_factory=dict)
     roles: dict[str, str] = Field(default_factory=dict)
     provider: str = "hf"
-    base_url: str | None = None
-    served_name: str | None = None
+    base_url: str | None = Field(None, json_schema_extra=RUNTIME)
+    served_name: str | None = Field(None, json_schema_extra=RUNTIME)
     model_args: dict[str, Any] = Field(default_factory=dict)
-    max_connections: int = 16
+    max_connections: int = Field(16, json_schema_extra=RUNTIME)
     limit: int | None = None
+
+
+def task_fingerprint(task: Any) -> dict[str, Any]:
+    """What of a registered task decides its output: its version, the content of its data
+    files (banks, prompts; READMEs and build scripts aside) and the versions of the
+    packages it reads."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from msmkit.hashing import cached_sha256_file
+
+    data: dict[str, str] = {}
+    for root in task.data_paths() if hasattr(task, "data_paths") else []:
+        files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+        for path in files:
+            if path.suffix in (".py", ".pyc") or path.name.lower().startswith("readme"):
+                continue
+            rel = path.relative_to(root.parent).as_posix()
+            data[rel] = cached_sha256_file(path)
+    packages: dict[str, str | None] = {}
+    for name in getattr(task, "packages", ()):
+        try:
+            packages[name] = version(name)
+        except PackageNotFoundError:
+            packages[name] = None
+    return {"version": str(getattr(task, "version", "1")), "data": data, "packages": packages}
 
 
 def model_name(options: EvalOptions, checkpoint: str) -> str:
@@ -65,6 +95,53 @@ def check_task_args(fn: Any, args: dict[str, Any]) -> None:
                 loc=("args", key),
                 hint=(f"did you mean {close[0]!r}? " if close else "")
                 + f"it takes: {', '.join(params) or 'nothing'}",
+            )
+
+
+def check_task_arg_types(fn: Any, args: dict[str, Any]) -> None:
+    """Each argument against the task's type annotation: ``limit_per_domain: lots`` for an
+    ``int`` fails here, at plan time, not after training. Unannotated or unresolvable
+    parameters are not checked."""
+    import typing
+
+    from pydantic import TypeAdapter, ValidationError
+
+    target = inspect.unwrap(fn)
+    try:
+        hints = typing.get_type_hints(target)
+    except Exception:  # annotations that don't resolve outside the task's module
+        return
+    for key, value in args.items():
+        annotation = hints.get(key)
+        if annotation is None or annotation is Any:
+            continue
+        try:
+            adapter = TypeAdapter(annotation)
+        except Exception:
+            continue
+        try:
+            adapter.validate_python(value, strict=True)
+            continue
+        except ValidationError as exc:
+            strict_error = exc.errors()[0]["msg"]
+        except Exception:
+            continue
+        try:
+            coerced = adapter.validate_python(value)
+        except ValidationError:
+            coerced = None
+            ok = False
+        except Exception:
+            continue
+        else:  # lax passes: accept lists for tuples, str for paths, not "5" or true for numbers
+            numeric = isinstance(coerced, (int, float)) and not isinstance(coerced, bool)
+            ok = not (numeric and isinstance(value, (bool, str)))
+        if not ok:
+            name = getattr(annotation, "__name__", None) or str(annotation).replace("typing.", "")
+            raise OptionError(
+                f"{strict_error} (the task's {key} is {name}; got {value!r})",
+                loc=("args", key),
+                hint="see the task's arguments in its README or `msmkit list tasks --json`",
             )
 
 
@@ -105,6 +182,12 @@ class EvalKind:
 
     def label(self, options: EvalOptions) -> str:
         return f"eval {options.task}"
+
+    def fingerprint_extra(self, options: EvalOptions) -> dict[str, Any]:
+        """The task's bank and prompt files: an edited bank reruns this task's evals."""
+        from msmkit.registry import get_registry
+
+        return task_fingerprint(get_registry("tasks").get(options.task))
 
     def estimate(self, options: EvalOptions, upstream: dict[str, Estimate]) -> Estimate:
         notes = [f"args: {options.task_args}"] if options.task_args else []

@@ -1,0 +1,160 @@
+"""The one way to run an experiment: :class:`Run` and :func:`run_experiment`.
+
+``msmkit run``, ``msmkit plan``, ``msmkit demo`` and any other front end (a notebook, a report,
+a cluster controller) go through here::
+
+    import msmkit
+
+    result = msmkit.run_experiment("experiments/cheese-demo.yaml", log_dir="logs")
+    result.comparison["arms"]           # rates with CIs, per arm
+    result.run_dir / "manifest.json"    # everything needed to reproduce it
+
+A ``Run`` plans (builds and validates the stage graph: nothing runs), then executes: it claims
+the run folder (never another experiment's), writes the manifest before and after every
+stage, records which store stages the run uses, runs every stage under its lock (a stage
+another process is computing is waited for, never computed twice), passes the run's dollar
+budget to paid stages, and writes the comparison of arms.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from msmkit.experiment import ExperimentFile, read_experiment
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    graph: Any
+    statuses: dict[str, str] = field(default_factory=dict)
+    computed: list[str] = field(default_factory=list)  # stage ids this run computed
+    waiting: dict[str, str] = field(default_factory=dict)  # stage id -> what it waits for
+    comparison: dict[str, Any] | None = None
+
+    @property
+    def complete(self) -> bool:
+        return all(s == "done" for s in self.statuses.values())
+
+    @property
+    def manifest(self) -> dict[str, Any]:
+        from msmkit.files import read_json
+
+        return read_json(self.run_dir / "manifest.json")
+
+
+class Run:
+    """One experiment run: where it writes, and how it runs.
+
+    ``experiment`` is a path or an already read :class:`ExperimentFile`. ``run_name`` names
+    the folder under ``log_dir`` (default: the experiment's name); ``output`` puts the run
+    folder elsewhere (stages stay in ``<log_dir>/store``). ``budget_usd`` caps each paid
+    stage that sets no budget of its own; ``wait=False`` fails instead of waiting for a
+    stage another process holds. ``ui`` is a :class:`msmkit.ui.RunUI` (quiet by default
+    when used as a library).
+    """
+
+    def __init__(
+        self,
+        experiment: str | Path | ExperimentFile,
+        *,
+        run_name: str | None = None,
+        output: str | Path | None = None,
+        log_dir: str | Path | None = None,
+        budget_usd: float | None = None,
+        wait: bool = True,
+        ui: Any = None,
+        argv: list[str] | None = None,
+    ) -> None:
+        from msmkit.run.folder import RunFolder, default_log_dir, run_dir_for
+
+        self.ef = (
+            experiment if isinstance(experiment, ExperimentFile) else read_experiment(experiment)
+        )
+        self.log_dir = Path(log_dir) if log_dir is not None else default_log_dir()
+        name = run_name if run_name is not None else self.ef.experiment.name
+        out = Path(output) if output is not None else None
+        self.folder = RunFolder(run_dir_for(name, log_dir=self.log_dir, output=out))
+        self.budget_usd = budget_usd
+        self.wait = wait
+        self.argv = list(argv if argv is not None else sys.argv)
+        if ui is None:
+            from msmkit.ui import RunUI
+
+            ui = RunUI(quiet=True)
+        self.ui = ui
+        self._graph: Any = None
+
+    @property
+    def graph(self) -> Any:
+        return self.plan()
+
+    def plan(self) -> Any:
+        """Build and validate the stage graph (cached): every component's options, task
+        arguments and the log dir are checked here; nothing runs or is written."""
+        if self._graph is None:
+            from msmkit.run.folder import check_log_dir
+            from msmkit.run.graph import build_graph
+            from msmkit.run.store import Store
+
+            check_log_dir(self.log_dir)
+            if self.folder.path.parent != self.log_dir:
+                check_log_dir(self.folder.path.parent)
+            self._graph = build_graph(self.ef, Store.under(self.log_dir))
+        return self._graph
+
+    def execute(self) -> RunResult:
+        """Run every stage that is not done, then compare the arms."""
+        from msmkit import compare
+        from msmkit.files import write_json_atomic
+        from msmkit.run.manifest import build_manifest
+        from msmkit.run.results import arm_logs, results_of
+        from msmkit.run.runner import execute
+
+        graph = self.plan()
+        folder = self.folder
+        folder.claim(graph.exp.name)
+
+        def manifest(statuses: dict[str, str], results: Any = None) -> None:
+            folder.write(build_manifest(folder, graph, statuses, results, argv=self.argv))
+
+        manifest({})
+        graph.store.add_refs(folder.path, [n.id for n in graph.ordered()])
+        statuses: dict[str, str] = {}
+
+        def save(outcome: Any) -> None:
+            statuses.update(outcome.statuses)
+            manifest(statuses)
+
+        try:
+            outcome = execute(
+                graph,
+                run=folder.path.name,
+                ui=self.ui,
+                wait=self.wait,
+                on_stage=save,
+                budget_usd=self.budget_usd,
+            )
+        finally:
+            manifest(statuses)
+        statuses.update(outcome.statuses)
+        table = compare.comparison(arm_logs(graph, statuses))
+        write_json_atomic(folder.path / "comparison.json", table)
+        (folder.path / "comparison.md").write_text(compare.to_markdown(table), encoding="utf-8")
+        manifest(statuses, results_of(graph))
+        return RunResult(
+            run_dir=folder.path,
+            graph=graph,
+            statuses=statuses,
+            computed=outcome.computed,
+            waiting=outcome.waiting,
+            comparison=table,
+        )
+
+
+def run_experiment(experiment: str | Path | ExperimentFile, **settings: Any) -> RunResult:
+    """Plan and run an experiment; see :class:`Run` for the settings."""
+    return Run(experiment, **settings).execute()
