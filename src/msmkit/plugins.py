@@ -1,9 +1,13 @@
 """Finding and loading plugins.
 
-Third-party plugins are modules named by entry points in the ``msmkit`` group. A plugin that
-fails to import is recorded (``msmkit plugins`` shows it as ``error``) and a one-line warning is
-printed; the rest of msmkit keeps working. ``MSMKIT_STRICT_PLUGINS=1`` turns load failures into
-errors, ``MSMKIT_BLOCK_PLUGINS=a,b`` skips plugins by entry-point name.
+Third-party plugins are modules named by entry points in the ``msmkit`` group, plus the
+modules listed in ``MSMKIT_PLUGINS=mod,name=pkg.mod`` (like ``PYTEST_PLUGINS``: no install
+needed). A plugin that fails to import is recorded (``msmkit plugins`` shows it as ``error``)
+and a one-line warning is printed; the rest of msmkit keeps working. So is a plugin that
+pluggy cannot register as it is: a ``@hookimpl`` whose name is no msmkit hook (a misspelling,
+reported with the close hook name) or that takes an argument its hook does not pass. Such a
+plugin is not loaded at all (none of its hooks run). ``MSMKIT_STRICT_PLUGINS=1`` turns all of
+these into errors, ``MSMKIT_BLOCK_PLUGINS=a,b`` skips plugins by name.
 
 A plugin whose ``register_*`` hook raises is marked broken the same way (status ``error``, one
 warning per plugin). Only what *that hook call* registered is dropped: the plugin's other hooks
@@ -20,8 +24,10 @@ drop their caches.
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import os
+import re
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any
@@ -59,12 +65,16 @@ class PluginInfo:
         """How errors name this plugin: ``msmkit-attribution 0.1.0 (plugin 'attribution')``."""
         if self.builtin:
             return f"msmkit {self.version} (built-in '{self.name}')"
-        return f"{self.package} {self.version} (plugin '{self.name}')"
+        return f"{self._release} (plugin '{self.name}')"
 
     @property
     def source(self) -> str:
         """Short form for tables: ``msmkit-attribution 0.1.0``."""
-        return f"{self.package} {self.version}" + (" (built-in)" if self.builtin else "")
+        return self._release + (" (built-in)" if self.builtin else "")
+
+    @property
+    def _release(self) -> str:
+        return self.package if self.version == "?" else f"{self.package} {self.version}"
 
     def add_error(self, message: str) -> bool:
         """Mark this plugin as failed; True if it was not marked before."""
@@ -115,9 +125,11 @@ def _blocked() -> set[str]:
 
 
 def _warn(message: str) -> None:
+    from rich.markup import escape
+
     from msmkit.console import err_console
 
-    err_console().print(f"[yellow]warning:[/] {message}", highlight=False)
+    err_console().print(f"[yellow]warning:[/] {escape(message)}", highlight=False, soft_wrap=True)
 
 
 def record_failure(name: str, exc: BaseException, *, hook: str | None = None) -> None:
@@ -194,27 +206,21 @@ def _load() -> pluggy.PluginManager:
         )
         if ep.name in _infos:  # the same entry point seen twice (duplicate installs)
             continue
-        _infos[ep.name] = info
-        if ep.name in blocked:
-            info.status = "blocked"
-            pm.set_blocked(ep.name)
-            continue
-        try:
-            module = ep.load()
-            pm.register(module, name=ep.name)
-        except Exception as exc:
-            if strict():
-                raise PluginError(
-                    f"plugin '{ep.name}' ({info.package}) failed to load: {exc}",
-                    hint="fix or uninstall it, or unset MSMKIT_STRICT_PLUGINS to skip it",
-                ) from exc
-            record_failure(ep.name, exc)
+        _add(pm, info, ep.load, blocked)
+    for name, modname in env_plugins():
+        if name in _infos:
+            continue  # also an entry point (installed): loaded above
+        info = PluginInfo(name=name, version="?", package=modname.split(".", 1)[0], builtin=False)
+        _add(pm, info, lambda m=modname: importlib.import_module(m), blocked)
     for modname in DEFAULT_PLUGINS:
         short = modname.rsplit(".", 1)[-1]
         name = f"msmkit.{short}"
         _infos[name] = PluginInfo(name=name, version=__version__, package="msmkit", builtin=True)
-        pm.register(importlib.import_module(modname), name=name)
-    pm.check_pending()
+        module = importlib.import_module(modname)
+        pm.register(module, name=name)
+        problem = hook_problem(pm, module)
+        if problem:
+            raise PluginError(f"built-in plugin {name}: {problem}")
     for name, info in _infos.items():
         plugin = pm.get_plugin(name)
         if plugin is not None:
@@ -222,12 +228,111 @@ def _load() -> pluggy.PluginManager:
     return pm
 
 
+def env_plugins() -> list[tuple[str, str]]:
+    """``MSMKIT_PLUGINS`` as (plugin name, module) pairs: ``mod`` or ``name=mod`` entries."""
+    pairs = []
+    for item in os.environ.get("MSMKIT_PLUGINS", "").split(","):
+        name, _, module = item.strip().rpartition("=")
+        module = module.strip()
+        if module:
+            pairs.append((name.strip() or module, module))
+    return pairs
+
+
+def _add(pm: pluggy.PluginManager, info: PluginInfo, load: Any, blocked: set[str]) -> None:
+    """Import one third-party plugin and register it; a failure is recorded, not raised
+    (unless strict)."""
+    _infos[info.name] = info
+    if info.name in blocked:
+        info.status = "blocked"
+        pm.set_blocked(info.name)
+        return
+    try:
+        module = load()
+    except Exception as exc:
+        if strict():
+            raise PluginError(
+                f"plugin '{info.name}' ({info.package}) failed to load: {exc}",
+                hint="fix or uninstall it, or unset MSMKIT_STRICT_PLUGINS to skip it",
+            ) from exc
+        record_failure(info.name, exc)
+        return
+    if info.version == "?":
+        info.version = str(getattr(module, "__version__", "?"))
+    if pm.is_registered(module):  # listed in MSMKIT_PLUGINS under a second name
+        _infos.pop(info.name)
+        return
+    _register_checked(pm, module, info)
+
+
+def _register_checked(pm: pluggy.PluginManager, plugin: object, info: PluginInfo) -> bool:
+    """Register ``plugin``, refusing it whole when a hookimpl does not fit msmkit's hooks
+    (unknown name, argument not passed): reported like an import failure."""
+    try:
+        pm.register(plugin, name=info.name)
+        problem = hook_problem(pm, plugin)
+    except pluggy.PluginValidationError as exc:
+        problem = _describe_validation(pm, exc)
+    except ValueError as exc:  # pluggy: the name or the object is registered already
+        problem = str(exc).splitlines()[0]
+    if problem is None:
+        return True
+    if pm.get_plugin(info.name) is plugin:
+        pm.unregister(plugin)
+    hint = "fix or uninstall it, or unset MSMKIT_STRICT_PLUGINS to skip it"
+    if strict():
+        raise PluginError(f"plugin '{info.name}' ({info.package}): {problem}", hint=hint)
+    if info.add_error(problem):
+        _warn(f"plugin '{info.name}' ({info.package}) is broken and was skipped: {problem}")
+    return False
+
+
+def hook_problem(pm: pluggy.PluginManager, plugin: object) -> str | None:
+    """What is wrong with a registered plugin's hookimpls: names that are no hook (pluggy's
+    ``check_pending``, but for one plugin and with a suggestion), or None."""
+    known = [n for n in vars(pm.hook) if not n.startswith("_") and getattr(pm.hook, n).has_spec()]
+    problems = []
+    for caller in pm.get_hookcallers(plugin) or []:
+        if caller.has_spec():
+            continue
+        impls = [i for i in caller.get_hookimpls() if i.plugin is plugin]
+        if all(i.optionalhook for i in impls):
+            continue
+        close = difflib.get_close_matches(caller.name, known, n=1, cutoff=0.6)
+        if close:
+            problems.append(f"unknown hook '{caller.name}' (did you mean '{close[0]}'?)")
+        else:
+            problems.append(f"unknown hook '{caller.name}' (hooks: {', '.join(sorted(known))})")
+    return "; ".join(sorted(problems)) or None
+
+
+def _describe_validation(pm: pluggy.PluginManager, exc: pluggy.PluginValidationError) -> str:
+    """pluggy's multi-line PluginValidationError as one line naming the hook."""
+    text = str(exc)
+    hook = re.search(r"for hook '(\w+)'", text)
+    args = re.search(r"Argument\(s\) \{(.*?)\} are declared", text)
+    if hook and args:
+        caller = getattr(pm.hook, hook.group(1), None)
+        passes = ", ".join(caller.spec.argnames) if caller and caller.spec else "?"
+        return (
+            f"hook {hook.group(1)} takes argument(s) {args.group(1)} that msmkit does not "
+            f"pass (it passes: {passes})"
+        )
+    return " ".join(text.split())
+
+
 def register_plugin(plugin: object, name: str, *, version: str = "0", package: str = "") -> None:
-    """Register an in-process plugin object (tests, notebooks). Drops cached registries."""
+    """Register an in-process plugin object (tests, notebooks). Drops cached registries.
+
+    A plugin whose hookimpls do not fit is reported and skipped as an installed one would be.
+    """
     pm = get_plugin_manager()
-    pm.register(plugin, name=name)
-    _infos[name] = PluginInfo(name=name, version=version, package=package or name, builtin=False)
-    _infos[name].hooks = sorted(h.name for h in pm.get_hookcallers(plugin) or [])
+    if pm.has_plugin(name):
+        raise ValueError(f"a plugin named {name!r} is registered already")
+    info = PluginInfo(name=name, version=version, package=package or name, builtin=False)
+    _infos[name] = info
+    if _register_checked(pm, plugin, info):
+        info.hooks = sorted(h.name for h in pm.get_hookcallers(plugin) or [])
     _changed()
 
 

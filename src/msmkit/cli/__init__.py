@@ -65,17 +65,81 @@ def make_cli() -> click.Group:
 
 
 def _add_plugin_commands(cli: click.Group) -> None:
-    from msmkit.plugins import get_plugin_manager, plugin_info, record_failure
+    """Add each plugin's commands. A name that a built-in or an earlier plugin already has
+    is a clash: the command under that name becomes an error naming both providers (and
+    ``msmkit plugins`` shows it on the plugins); every other command keeps working. A hook
+    that raises drops what it added and marks its plugin broken."""
+    from msmkit.plugins import get_plugin_manager, plugin_info, record_clash, record_failure
 
     pm = get_plugin_manager()
-    for impl in pm.hook.register_commands.get_hookimpls():
+    owners: dict[str, tuple[str, str | None]] = {  # name -> (provider, plugin name)
+        name: (f"msmkit {__version__} (built-in)", None) for name in cli.commands
+    }
+    impls = sorted(pm.hook.register_commands.get_hookimpls(), key=lambda i: i.plugin_name)
+    for impl in impls:
+        info = plugin_info(impl.plugin_name)
+        provider = info.provider if info else impl.plugin_name
+        before = dict(cli.commands)
         try:
             impl.function(cli=cli)
         except Exception as exc:
-            info = plugin_info(impl.plugin_name)
             if info is not None and info.builtin:
                 raise
-            record_failure(impl.plugin_name, exc)
+            _restore(cli, before)
+            record_failure(impl.plugin_name, exc, hook="register_commands")
+            continue
+        added = {n: c for n, c in cli.commands.items() if before.get(n) is not c}
+        _restore(cli, before)
+        for name, command in added.items():
+            if name not in owners:
+                cli.commands[name] = command
+                owners[name] = (provider, impl.plugin_name)
+                continue
+            first, first_plugin = owners[name]
+            message = f"command '{name}' is registered by both {first} and {provider}"
+            record_clash(impl.plugin_name, message)
+            if first_plugin is not None:
+                record_clash(first_plugin, message)
+            blockable = [p for p in (first_plugin, impl.plugin_name) if p is not None]
+            cli.commands[name] = _clash_command(name, message, blockable, cli)
+    cli.providers = owners  # type: ignore[attr-defined]  # for `msmkit list commands`
+
+
+def _restore(cli: click.Group, commands: dict[str, click.Command]) -> None:
+    cli.commands.clear()
+    cli.commands.update(commands)
+
+
+def _clash_command(name: str, message: str, plugins: list[str], cli: click.Group) -> click.Command:
+    """A stand-in for a command two providers registered: using it is the error."""
+    from msmkit.errors import DuplicateComponentError
+
+    earlier = cli.commands.get(name)
+    if isinstance(earlier, _ClashCommand):  # a third provider: name them all
+        message = f"{earlier.message}; {message}"
+
+    block = " or ".join(f"MSMKIT_BLOCK_PLUGINS={p}" for p in plugins)
+
+    def fail(args: tuple[str, ...]) -> None:
+        raise DuplicateComponentError(
+            message, hint=f"uninstall one of them, or skip a plugin with {block}"
+        )
+
+    command = _ClashCommand(
+        name,
+        callback=fail,
+        params=[click.Argument(["args"], nargs=-1, type=click.UNPROCESSED)],
+        help=f"Unusable: {message}.",
+        short_help="(clash: registered twice, see `msmkit plugins`)",
+        add_help_option=False,
+        context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    )
+    command.message = message
+    return command
+
+
+class _ClashCommand(click.Command):
+    message = ""
 
 
 def render_error(exc: MsmkitError) -> None:

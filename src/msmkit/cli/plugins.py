@@ -86,13 +86,44 @@ def _rows(kind: str) -> list[dict[str, Any]]:
     return sorted(rows + rejected, key=lambda r: r["name"])
 
 
+def _command_rows() -> list[dict[str, Any]]:
+    """The root group's commands with who provides each (see ``cli._add_plugin_commands``)."""
+    root = click.get_current_context().find_root().command
+    providers: dict[str, tuple[str, str | None]] = getattr(root, "providers", {})
+    rows = []
+    for name, command in sorted(getattr(root, "commands", {}).items()):
+        provider, plugin = providers.get(name, ("?", None))
+        clash = (
+            getattr(command, "message", None) if type(command).__name__ == "_ClashCommand" else None
+        )
+        rows.append(
+            {
+                "name": name,
+                "plugin": plugin or "msmkit",
+                "provider": provider,
+                "description": command.get_short_help_str(200),
+                "status": "clash" if clash else "ok",
+                "error": clash,
+            }
+        )
+    return rows
+
+
 @click.command("list")
-@click.argument("kind", type=click.Choice(list(HOOKS)))
+@click.argument("kind", type=click.Choice([*HOOKS, "commands"]))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (with option schemas).")
 def list_cmd(kind: str, as_json: bool) -> None:
-    """List the registered components of one KIND (stages: the stage kinds a run can use)."""
+    """List the registered components of one KIND (stages: the stage kinds a run can use;
+    commands: the msmkit subcommands, built-in and from plugins)."""
     from msmkit.registry import get_registry
 
+    if kind == "commands":
+        rows = _command_rows()
+        if as_json:
+            click.echo(json.dumps(rows, indent=2))
+            return
+        _table(kind, rows)
+        return
     rows = _rows(kind)
     for clash in get_registry(kind, allow_clashes=True).clashes:  # type: ignore[arg-type]
         error = clash.error()
@@ -100,6 +131,10 @@ def list_cmd(kind: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(rows, indent=2, default=str))
         return
+    _table(kind, rows)
+
+
+def _table(kind: str, rows: list[dict[str, Any]]) -> None:
     from rich.markup import escape
     from rich.table import Table
 
@@ -112,12 +147,15 @@ def list_cmd(kind: str, as_json: bool) -> None:
         desc = escape(row["description"])
         if kind == "backends" and not row["available"]:
             desc += f" [red](needs {', '.join(row['missing'])}: pip install 'msmkit[train]')[/]"
-        if row["status"] == "clash":
+        if row["status"] == "clash" and kind == "commands":
+            desc = f"[red]{escape(row['error'])}[/]"
+        elif row["status"] == "clash":
             desc += f" [red](clash with {escape(row['clash_with'])})[/]"
         info = plugin_info(row["plugin"])
-        table.add_row(row["name"], info.source if info else row["plugin"], desc)
+        source = info.source if info else row["provider"] if kind == "commands" else row["plugin"]
+        table.add_row(row["name"], source, desc)
     if not rows:
-        out_console().print(f"no {SINGULAR[kind]}s are registered")
+        out_console().print(f"no {SINGULAR.get(kind, kind.rstrip('s'))}s are registered")
         return
     out_console().print(table)
 
