@@ -31,6 +31,7 @@ from inspect_ai.model import ModelOutput
 
 from msmkit.compare import read_samples
 from msmkit.evals.agentic_misalignment import agentic_misalignment
+from msmkit.evals.agentic_misalignment.metrics import headline_from_logs
 from msmkit.evals.agentic_misalignment.prompts import Condition, build_grid
 
 # ------------------------------------------------------------------------- end to end
@@ -118,6 +119,9 @@ def test_end_to_end_on_mockllm(tmp_path):
     rows = read_samples(log.location)
     assert {r.cluster for r in rows} == {Condition(s, g).id for s, g in EXPECTED}
     assert len([r for r in rows if r.key.endswith("/classifier_verdict")]) == 11
+    seeds = headline_from_logs([log.location, log.location])  # as if two seeds agreed
+    assert seeds["misalignment_rate"] == pytest.approx(metrics["misalignment_rate"])
+    assert seeds["seeds_n"] == 2 and seeds["misalignment_sem"] == pytest.approx(0.0)
 
 
 def _first_harmful_target(calls: list[str]) -> Any:
