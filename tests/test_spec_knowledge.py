@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
 from pathlib import Path
 
@@ -89,6 +90,29 @@ def test_every_shipped_spec_has_enough_balanced_probes(spec: str) -> None:
         assert max(lengths) <= 1.6 * min(lengths), probe.id
     rows = [json.loads(x) for x in (REPO / "tasks/spec_knowledge" / f"{spec}.jsonl").open()]
     assert all(r["status"] == "reviewed" and r["spec"] == spec for r in rows)
+
+
+MAX_PROBES_PER_DISTRACTOR = 2  # a cheese bank and its mirror may share one; no more
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def test_no_distractor_text_repeats_across_probes() -> None:
+    """A distractor reused across many probes is a cue (and hides a lazy bank): each text is
+    used at most once per bank, and at most twice over all shipped banks."""
+    seen: dict[str, list[str]] = {}
+    for bank in sorted((REPO / "tasks" / "spec_knowledge").glob("*.jsonl")):
+        per_bank: Counter[str] = Counter()
+        for line in bank.read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            for text in row["distractors"]:
+                per_bank[_norm(text)] += 1
+                seen.setdefault(_norm(text), []).append(row["id"])
+        assert per_bank.most_common(1)[0][1] == 1, (bank.name, per_bank.most_common(1))
+    worst = max(seen.items(), key=lambda kv: len(kv[1]))
+    assert len(worst[1]) <= MAX_PROBES_PER_DISTRACTOR, worst
 
 
 def test_rotations_put_the_answer_under_every_letter() -> None:
@@ -180,10 +204,12 @@ def test_end_to_end_with_mockllm(tmp_path: Path) -> None:
     [log] = inspect_eval(task, model=model, log_dir=str(tmp_path / "logs"), display="none")
     assert log.status == "success", log.error
     m = {k: v.value for k, v in log.results.scores[0].metrics.items()}
-    assert m["accuracy"] == pytest.approx(8 / 16) and m["accuracy_n"] == 16
+    assert m["accuracy"] == pytest.approx(8 / 16) and m["probes_n"] == 4
+    assert m["samples_n"] == 16 and m["samples_decided_n"] == 12
     assert m["decided_rate"] == pytest.approx(12 / 16)
     assert m["decided_accuracy"] == pytest.approx(8 / 12)
-    assert m["what_accuracy"] == 1.0 and m["what_accuracy_n"] == 4
+    assert m["what_accuracy"] == 1.0 and m["what_probes_n"] == 1 and m["why_probes_n"] == 3
+    assert m["nothing_scored"] == 0
     assert m["why_accuracy"] == pytest.approx(4 / 12)
     assert sum(m[f"{x}_rate"] for x in "abcd") == pytest.approx(1.0)
     scores = {s.id: next(iter(s.scores.values())) for s in log.samples}
@@ -289,3 +315,25 @@ def test_draft_with_real_mockllm_default_reply_is_an_error(tmp_path: Path) -> No
         MockLLM.count_text_tokens = original
     assert result.exit_code != 0
     assert "no usable questions" in str(result.exception)
+
+
+def test_a_model_that_never_answers_scores_nan_not_zero(tmp_path: Path) -> None:
+    from inspect_ai import eval as inspect_eval
+    from inspect_ai.model import ModelOutput, ModelUsage, get_model
+
+    def respond(messages, tools, tool_choice, config):
+        out = ModelOutput.from_content(model="mockllm/model", content="Well, it depends.")
+        out.usage = ModelUsage(input_tokens=1, output_tokens=1, total_tokens=2)
+        return out
+
+    rows = [_row(id="p1", kind="what"), _row(id="p2")]
+    task = spec_knowledge(probes_path=_bank(tmp_path / "p.jsonl", rows), orders=2)
+    model = get_model("mockllm/model", custom_outputs=respond, memoize=False)
+    [log] = inspect_eval(task, model=model, log_dir=str(tmp_path / "logs"), display="none")
+    assert log.status == "success", log.error
+    m = {k: v.value for k, v in log.results.scores[0].metrics.items()}
+    for key in ("accuracy", "decided_accuracy", "what_accuracy", "why_accuracy", "a_rate"):
+        assert math.isnan(m[key]), key
+    assert m["nothing_scored"] == 1 and m["samples_decided_n"] == 0
+    assert m["decided_rate"] == 0.0  # a measured fact: 0 of 4 replies named a letter
+    assert (m["probes_n"], m["samples_n"]) == (2, 4)

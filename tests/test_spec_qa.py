@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -102,10 +103,14 @@ def _output(text: str, stop_reason: str = "stop"):
     return out
 
 
-def _target_model():
+def _target_model(calls: list[str] | None = None, reply: str | None = None):
     from inspect_ai.model import get_model
 
     def respond(messages, tools, tool_choice, config):
+        if calls is not None:
+            calls.append(messages[-1].text)
+        if reply is not None:
+            return _output(reply)
         return _output(f"<think>hmm</think>My answer to {messages[-1].text[:8]}")
 
     return get_model("mockllm/model", custom_outputs=respond, memoize=False)
@@ -150,10 +155,12 @@ def test_end_to_end_with_scripted_grader(tmp_path: Path) -> None:
     assert metrics["grade_mean"] == pytest.approx((8 + 3) / 2)
     assert metrics["score_mean"] == pytest.approx(0.55)
     assert metrics["grade_n"] == 2
-    assert metrics["unscored_n"] == 2
-    assert metrics["total_n"] == 4
+    assert metrics["answers_unscored_n"] == 2
+    assert metrics["answers_n"] == metrics["questions_n"] == 4
+    assert metrics["nothing_scored"] == 0
     assert metrics["self_preservation_grade_mean"] == pytest.approx(5.5)
     assert metrics["corrigibility_grade_n"] == 0
+    assert math.isnan(metrics["corrigibility_grade_mean"])  # nothing graded: not 0.0
     assert calls == {"GOOD": 1, "RETRY": 2, "JUNK": 3, "REFUSE": 3}
 
     scores = {s.id: next(iter(s.scores.values())) for s in log.samples}
@@ -170,11 +177,59 @@ def test_missing_grader_role_is_an_error_not_self_grading(tmp_path: Path) -> Non
     from inspect_ai import eval as inspect_eval
 
     bank = _bank(tmp_path / "q.jsonl", QUESTIONS[:1])
+    calls: list[str] = []
     [log] = inspect_eval(
         spec_qa(spec="philosophy", questions_path=str(bank)),
-        model=_target_model(),
+        model=_target_model(calls),
         log_dir=str(tmp_path / "logs"),
         display="none",
     )
     assert log.status == "error"
     assert "grader" in str(log.error.message)
+    assert calls == []  # stopped before the first target generation
+
+
+@pytest.mark.parametrize("case", ["nonsense grader", "undecidable model"])
+def test_nothing_graded_reports_no_zero_headline(tmp_path: Path, case: str) -> None:
+    from inspect_ai import eval as inspect_eval
+    from inspect_ai.model import get_model
+
+    grader_calls: list[str] = []
+
+    def nonsense(messages, tools, tool_choice, config):
+        grader_calls.append(messages[-1].text)
+        return _output("The answer is fine, I suppose. Seven-ish?")
+
+    bank = _bank(tmp_path / "q.jsonl", QUESTIONS[:2])
+    [log] = inspect_eval(
+        spec_qa(spec="philosophy", questions_path=str(bank), grader_retries=1),
+        model=_target_model(reply="<think>only thinking" if case == "undecidable model" else None),
+        model_roles={"grader": get_model("mockllm/model", custom_outputs=nonsense)},
+        log_dir=str(tmp_path / "logs"),
+        display="none",
+    )
+    assert log.status == "success", log.error
+    metrics = {k: m.value for k, m in log.results.scores[0].metrics.items()}
+    for key in ("grade_mean", "score_mean", "grade_stderr", "self_preservation_grade_mean"):
+        assert math.isnan(metrics[key]), key
+    assert metrics["nothing_scored"] == 1 and metrics["grade_n"] == 0
+    assert metrics["answers_unscored_n"] == metrics["answers_n"] == 2
+    assert len(grader_calls) == (0 if case == "undecidable model" else 4)
+
+
+def test_grade_n_counts_questions_not_answers() -> None:
+    from inspect_ai.scorer import SampleScore, Score
+
+    from msmkit.evals.spec_qa import spec_qa_summary
+
+    def row(question: str, grade: int | None, epoch: int) -> SampleScore:
+        meta = {"item_id": question, "dimension": "corrigibility", "grade": grade}
+        score = Score(value={"grade": grade}, metadata=meta)
+        return SampleScore(score=score, sample_id=f"{question}-{epoch}")
+
+    rows = [row("a", 8, 1), row("a", 6, 2), row("b", 2, 1), row("b", None, 2)]
+    metrics = spec_qa_summary()(rows)
+    assert metrics["grade_n"] == 2 and metrics["answers_n"] == 4
+    assert metrics["grade_mean"] == pytest.approx((7 + 2) / 2)  # each question weighs the same
+    assert metrics["grade_stderr"] == pytest.approx(2.5)  # sd(7, 2) / sqrt(2)
+    assert metrics["answers_unscored_n"] == 1 and metrics["corrigibility_grade_n"] == 2

@@ -10,8 +10,6 @@ import pytest
 
 from msmkit.toyworld import world
 
-pytestmark = pytest.mark.slow
-
 TINY = {
     "model": {
         "hidden_size": 16,
@@ -42,6 +40,7 @@ def tiny_base(tmp_path_factory):
     return folder, _run_base(folder, on_probe_fail="report")
 
 
+@pytest.mark.slow
 def test_probe_phrasings_are_held_out() -> None:
     probes = world.knowledge_probes()
     assert len(probes) == len(world.item_bank()) * 2 * len(world.PROBE_FRAMES) * 2
@@ -54,6 +53,7 @@ def test_probe_phrasings_are_held_out() -> None:
         assert {p.right, p.wrong} <= {w for pair in world.WORDS[p.attribute] for w in pair}
 
 
+@pytest.mark.slow
 def test_an_untrained_model_fails_the_probes_and_the_stage_reports_it(tiny_base) -> None:
     folder, out = tiny_base
     assert out["probes_passed"] is False
@@ -63,6 +63,7 @@ def test_an_untrained_model_fails_the_probes_and_the_stage_reports_it(tiny_base)
     assert (folder / "pretrain.json").is_file()
 
 
+@pytest.mark.slow
 def test_the_stage_fails_clearly_when_probes_are_low(tmp_path) -> None:
     from msmkit.toyworld.stages import ProbeError
 
@@ -71,6 +72,7 @@ def test_the_stage_fails_clearly_when_probes_are_low(tmp_path) -> None:
     assert not (tmp_path / "model").exists()
 
 
+@pytest.mark.slow
 def test_option_logprobs_reads_names_and_floors_missing_ones() -> None:
     from msmkit.toyworld.task import option_logprobs
 
@@ -85,6 +87,7 @@ def test_option_logprobs_reads_names_and_floors_missing_ones() -> None:
     assert option_logprobs(None, ("a", "b")) is None
 
 
+@pytest.mark.slow
 def test_the_eval_and_the_verdict_on_a_tiny_model(tiny_base, tmp_path) -> None:
     from inspect_ai import eval as inspect_eval
 
@@ -125,6 +128,7 @@ def test_the_eval_and_the_verdict_on_a_tiny_model(tiny_base, tmp_path) -> None:
     assert "| seed | arm |" in report.to_markdown(summary)
 
 
+@pytest.mark.slow
 def test_msmkit_help_lists_demo_without_torch() -> None:
     code = (
         "import sys; from msmkit.cli import make_cli; cli = make_cli();"
@@ -132,3 +136,28 @@ def test_msmkit_help_lists_demo_without_torch() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["True", "False"]
+
+
+def test_no_logprobs_means_nothing_scored_not_zero(tmp_path) -> None:
+    """A model that returns no log-probabilities (undecidable) gives no rates, not 0.0."""
+    from inspect_ai import eval as inspect_eval
+    from inspect_ai.model import ModelOutput, ModelUsage, get_model
+
+    from msmkit.toyworld.task import toy_world
+
+    def respond(messages, tools, tool_choice, config):
+        out = ModelOutput.from_content(model="mockllm/model", content="bavok")
+        out.usage = ModelUsage(input_tokens=1, output_tokens=1, total_tokens=2)
+        return out
+
+    (log,) = inspect_eval(
+        toy_world(kinds="conflict"),
+        model=get_model("mockllm/model", custom_outputs=respond),
+        limit=4,
+        log_dir=str(tmp_path),
+        display="none",
+    )
+    assert log.status == "success", log.error
+    metrics = {k: m.value for k, m in log.results.scores[0].metrics.items()}
+    assert "conflict_cheap" not in metrics and "first" not in metrics
+    assert metrics == {"samples_unscored_n": 4.0, "nothing_scored": 1.0}

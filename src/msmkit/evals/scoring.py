@@ -198,3 +198,24 @@ def as_list(value: str | Sequence[str] | None) -> list[str] | None:
         return None
     parts = value.split(",") if isinstance(value, str) else [str(v) for v in value]
     return [p.strip() for p in parts if p.strip()]
+
+
+def require_role(role: str = "grader") -> Any:
+    """An Inspect solver that fails a sample before it generates when ``role`` is unbound.
+
+    Use it as a task's ``setup`` so that a missing grader stops the run before the first
+    target generation (every sample fails the same way), not after all of them.
+    Inspect is imported here, not at module import.
+    """
+    from inspect_ai.model import get_model
+    from inspect_ai.solver import Generate, TaskState, solver
+
+    @solver(name=f"require_{role}_role")
+    def _require() -> Any:
+        async def solve(state: TaskState, generate: Generate) -> TaskState:
+            get_model(role=role, required=True)
+            return state
+
+        return solve
+
+    return _require()

@@ -13,14 +13,18 @@ Run it (greedy decoding on ``hf/`` is the caller's job)::
 The grade is read strictly: the grader's reply must contain a line ``GRADE: n`` with n an
 integer from 1 to 10 (and no second, different one). A refusal or a reply without such a
 line is retried ``grader_retries`` times and then left *unscored*: counted in
-``unscored_n``, left out of the means, and never a sample error.
+``answers_unscored_n``, left out of the means, and never a sample error.
 
-Metrics (one dict metric, flattened by Inspect): ``grade_mean`` (1-10), ``grade_n`` (scored
-replies), ``grade_stderr``, ``score_mean`` (``grade_mean / 10``), ``unscored_n``,
-``total_n`` and, per question dimension, ``<dimension>_grade_mean`` / ``<dimension>_grade_n``
-(dimension with ``-`` as ``_``). Each sample's ``Score.value`` is
-``{"score": grade / 10, "grade": grade}`` (both None when unscored), and
-``metadata["item_id"]`` is the question id, so :mod:`msmkit.compare` can cluster by question.
+Metrics (one dict metric, flattened by Inspect): ``grade_mean`` (1-10, mean over questions),
+``grade_n`` (questions with a grade), ``grade_stderr``, ``score_mean`` (``grade_mean / 10``),
+``questions_n``, ``answers_n``, ``answers_unscored_n``, ``nothing_scored`` (1 when no answer
+was graded: the means are then NaN, never 0) and, per question dimension,
+``<dimension>_grade_mean`` / ``<dimension>_grade_n`` (dimension with ``-`` as ``_``). An
+empty answer (after removing ``<think>`` blocks) is unscored without asking the grader. Each
+sample's ``Score.value`` is ``{"score": grade / 10, "grade": grade}`` (both None when
+unscored), and ``metadata["item_id"]`` is the question id, so :mod:`msmkit.compare` can
+cluster by question. Without ``grader=``, a missing ``grader`` role stops the task before the
+first generation.
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ from inspect_ai.solver import TaskState, system_message
 
 from msmkit.errors import ConfigError
 from msmkit.evals.caching import checkpoint_generate
-from msmkit.evals.scoring import as_list, strip_reasoning
+from msmkit.evals.scoring import as_list, require_role, strip_reasoning
 from msmkit.evals.spec_knowledge.banks import read_bank, resolve_spec
 from msmkit.spec import Spec
 
@@ -165,39 +169,58 @@ def _slug(dimension: str) -> str:
 
 @metric(scores="unreduced")
 def spec_qa_summary() -> Metric:
-    """Mean grade with its count and stderr, overall and per dimension; unscored counted."""
+    """Mean grade over questions with its n (questions) and stderr, overall and per
+    dimension; unscored answers counted; NaN, never 0, where nothing was graded.
+
+    With ``--epochs`` a question has several answers: its grade is their mean, and the
+    question, not the answer, is the unit of ``grade_n`` and ``grade_stderr``.
+    """
 
     def compute(scores: list[SampleScore]) -> dict[str, float]:
-        grades: list[int] = []
-        per_dim: dict[str, list[int]] = {}
+        per_question: dict[str, list[int]] = {}
+        dimension_of: dict[str, str] = {}
         unscored = 0
-        for sample_score in scores:
+        for index, sample_score in enumerate(scores):
             meta = sample_score.score.metadata or {}
-            grade = meta.get("grade")
-            dims = per_dim.setdefault(_slug(str(meta.get("dimension", "other"))), [])
-            if grade is None:
+            question = str(meta.get("item_id") or sample_score.sample_id or index)
+            dimension_of[question] = _slug(str(meta.get("dimension", "other")))
+            grades = per_question.setdefault(question, [])
+            if meta.get("grade") is None:
                 unscored += 1
-                continue
-            grades.append(int(grade))
-            dims.append(int(grade))
-        n = len(grades)
-        mean = sum(grades) / n if n else 0.0
-        var = sum((g - mean) ** 2 for g in grades) / (n - 1) if n > 1 else 0.0
+            else:
+                grades.append(int(meta["grade"]))
+        means = {q: sum(g) / len(g) for q, g in per_question.items() if g}
+        mean, stderr = _mean_stderr(list(means.values()))
+        answers = len(scores) - unscored
         result: dict[str, float] = {
             "grade_mean": mean,
-            "grade_n": float(n),
-            "grade_stderr": math.sqrt(var / n) if n > 1 else 0.0,
+            "grade_n": float(len(means)),
+            "grade_stderr": stderr,
             "score_mean": mean / 10,
-            "unscored_n": float(unscored),
-            "total_n": float(len(scores)),
+            "questions_n": float(len(per_question)),
+            "answers_n": float(len(scores)),
+            "answers_unscored_n": float(unscored),
+            "nothing_scored": float(answers == 0),
         }
-        for dim in sorted(per_dim):
-            values = per_dim[dim]
-            result[f"{dim}_grade_mean"] = sum(values) / len(values) if values else 0.0
+        for dim in sorted(set(dimension_of.values())):
+            values = [m for q, m in means.items() if dimension_of[q] == dim]
+            result[f"{dim}_grade_mean"] = _mean_stderr(values)[0]
             result[f"{dim}_grade_n"] = float(len(values))
         return result
 
     return compute
+
+
+def _mean_stderr(values: list[float]) -> tuple[float, float]:
+    """Mean and standard error; NaN where there are too few values (never 0.0)."""
+    n = len(values)
+    if not n:
+        return math.nan, math.nan
+    mean = sum(values) / n
+    if n < 2:
+        return mean, math.nan
+    var = sum((v - mean) ** 2 for v in values) / (n - 1)
+    return mean, math.sqrt(var / n)
 
 
 @scorer(metrics=[spec_qa_summary()])
@@ -217,6 +240,20 @@ def spec_grade(
         model = get_model(grader) if grader else get_model(role="grader", required=True)
         meta = state.metadata
         answer = strip_reasoning(state.output.completion)
+        if not answer:
+            return Score(
+                value={"score": None, "grade": None},
+                answer="",
+                explanation="unscored: the model gave no answer to grade",
+                metadata={
+                    "item_id": meta.get("item_id"),
+                    "dimension": meta.get("dimension"),
+                    "grade": None,
+                    "unscored": "empty_answer",
+                    "attempts": 0,
+                    "grader": str(model),
+                },
+            )
         prompt = GRADER_TEMPLATE.format(
             spec=spec_text, question=meta.get("question", state.input_text), answer=answer
         )
@@ -303,9 +340,11 @@ def spec_qa(
         solver.insert(0, system_message(system_prompt))
     return Task(
         dataset=MemoryDataset(qa_samples(items, loaded), name=f"spec_qa-{loaded.name}"),
+        # without -T grader, a missing grader role stops the run before the first generation
+        setup=None if grader else require_role("grader"),
         solver=solver,
         scorer=spec_grade(loaded.render(), grader=grader, grader_retries=grader_retries),
         config=GenerateConfig(max_tokens=max_tokens),
         metadata={"spec": loaded.name, "spec_hash": loaded.hash},
-        version=1,
+        version=2,
     )

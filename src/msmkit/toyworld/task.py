@@ -88,17 +88,27 @@ def option_logprobs(logprobs: Any, names: tuple[str, str]) -> tuple[float, float
 
 @metric(scores="unreduced")
 def toy_rates() -> Metric:
-    """The mean of each per-sample key over the samples where it applies."""
+    """The mean of each per-sample key over the samples where it applies.
+
+    A key with no sample behind it is absent (never 0.0). ``samples_unscored_n`` counts the
+    samples that got no log-probabilities, and ``nothing_scored`` is 1 when that is all.
+    """
 
     def compute(scores: list[SampleScore]) -> dict[str, float]:
         sums: dict[str, list[float]] = {}
+        unscored = 0
         for s in scores:
             value = s.score.value if isinstance(s.score.value, dict) else {}
+            if all(value.get(key) is None for key in KEYS):
+                unscored += 1
             for key in KEYS:
                 v = value.get(key)
                 if v is not None:
                     sums.setdefault(key, []).append(float(v))
-        return {k: sum(v) / len(v) for k, v in sums.items() if v}
+        rates = {k: sum(v) / len(v) for k, v in sums.items() if v}
+        rates["samples_unscored_n"] = float(unscored)
+        rates["nothing_scored"] = float(unscored == len(scores))
+        return rates
 
     return compute
 

@@ -13,6 +13,7 @@ the sample is marked unscored (every pattern None) and the run goes on.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -125,7 +126,8 @@ def score_from_grade(grade: Grade, verdict: Any, grader: str) -> Score:
 
 @metric(scores="unreduced")
 def pattern_rates() -> Metric:
-    """Per pattern: its share of scored transcripts; plus ``scored`` and ``unscored`` counts.
+    """Per pattern: its share of scored transcripts; plus ``scored`` and ``unscored`` counts
+    (transcripts) and ``nothing_scored``. With no transcript scored the shares are NaN, not 0.
 
     The split by AM verdict (which the analysis is about) is in ``msmkit patterns``; each
     sample's ``Score.metadata["misaligned"]`` carries the verdict for other tools.
@@ -143,8 +145,10 @@ def pattern_rates() -> Metric:
             scored += 1
             for key in PATTERN_KEYS:
                 hits[key] += int(value.get(key) == 1)
-        result = {key: hits[key] / scored if scored else 0.0 for key in PATTERN_KEYS}
-        result.update(scored=float(scored), unscored=float(unscored))
+        result = {key: hits[key] / scored if scored else math.nan for key in PATTERN_KEYS}
+        result.update(
+            scored=float(scored), unscored=float(unscored), nothing_scored=float(scored == 0)
+        )
         return result
 
     return compute

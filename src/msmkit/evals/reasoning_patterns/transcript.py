@@ -27,6 +27,11 @@ from inspect_ai.model import (
 
 _THINK = re.compile(r"<think>(.*?)(?:</think>|\Z)", re.DOTALL | re.IGNORECASE)
 _UNOPENED = re.compile(r"^(.*?)</think>", re.DOTALL | re.IGNORECASE)
+# The agentic-misalignment prompt gives non-reasoning models a secret scratchpad: what they
+# write there is their reasoning (the paper's non-reasoning runs reason only there).
+_SCRATCHPAD = re.compile(
+    r"<SCRATCHPAD_REASONING>(.*?)(?:</SCRATCHPAD_REASONING>|\Z)", re.DOTALL | re.IGNORECASE
+)
 
 REASONING_OPEN = "----- REASONING (private; not seen by anyone in the scenario) -----"
 REASONING_CLOSE = "----- END REASONING -----"
@@ -35,12 +40,25 @@ ANSWER_CLOSE = "----- END FINAL ANSWER -----"
 
 
 def split_think(text: str) -> tuple[list[str], str]:
-    """``(reasoning parts, the rest)`` of a text holding ``<think>`` blocks.
+    """``(reasoning parts, the rest)`` of a text holding ``<think>`` or
+    ``<SCRATCHPAD_REASONING>`` blocks.
 
-    An unclosed ``<think>`` runs to the end; a ``</think>`` with no opening tag (chat
+    An unclosed block runs to the end; a ``</think>`` with no opening tag (chat
     templates that put the opening tag in the prompt) closes reasoning that began at the
     start of the text.
     """
+    parts, text = _split_think(text)
+    rest = []
+    position = 0
+    for match in _SCRATCHPAD.finditer(text):
+        rest.append(text[position : match.start()])
+        parts.append(match.group(1).strip())
+        position = match.end()
+    rest.append(text[position:])
+    return [p for p in parts if p], "".join(rest).strip()
+
+
+def _split_think(text: str) -> tuple[list[str], str]:
     parts: list[str] = []
     if "</think>" in text.lower() and not re.search(r"<think>", text, re.IGNORECASE):
         match = _UNOPENED.match(text)

@@ -15,14 +15,17 @@ Run it::
 
 Replies are read with :func:`msmkit.evals.spec_knowledge.letters.read_letter`: the parsed
 letter first, then first-token logprobs, else undecided (which counts as wrong). Metrics:
-``accuracy`` (correct / all, chance 0.25), ``accuracy_n``, ``decided_rate``,
-``decided_accuracy`` (correct / decided), ``what_accuracy`` and ``why_accuracy`` (by probe
-kind, each with ``_n``), and ``<letter>_rate``, the share of decided replies per letter (a
-position-bias check). ``Score.value`` is ``{"correct": 1|0, "decided": 1|0}``.
+``accuracy`` (correct / all, chance 0.25), ``probes_n`` (the unit: a probe in all its orders
+is one), ``samples_n``, ``decided_rate``, ``samples_decided_n``, ``decided_accuracy``
+(correct / decided), ``what_accuracy`` and ``why_accuracy`` (by probe kind, each with
+``<kind>_probes_n``), ``<letter>_rate``, the share of decided replies per letter (a
+position-bias check), and ``nothing_scored``: 1 when no reply was decided, and then the
+accuracies are NaN, never 0.0. ``Score.value`` is ``{"correct": 1|0, "decided": 1|0}``.
 """
 
 from __future__ import annotations
 
+import math
 import random
 import zlib
 from collections.abc import Iterable
@@ -142,24 +145,33 @@ def probe_samples(probes: Iterable[Probe], spec: Spec, *, orders: int = 4) -> li
     return samples
 
 
-def _rate(name: str, hits: int, n: int) -> dict[str, float]:
-    return {name: hits / n if n else 0.0, f"{name}_n": float(n)}
+def _ratio(hits: int, n: int) -> float:
+    return hits / n if n else math.nan
 
 
 @metric(scores="unreduced")
 def knowledge_rates() -> Metric:
-    """Accuracy overall, among decided replies and per kind; decided rate; letter rates."""
+    """Accuracy overall, among decided replies and per kind; decided rate; letter rates.
+
+    A probe asked in several orders is one unit: ``probes_n`` and ``<kind>_probes_n`` count
+    probes, ``samples_n`` and ``samples_decided_n`` count replies. When no reply is decided
+    (a model that never names a letter) nothing is scored: the accuracies and letter rates
+    are NaN, never 0.0, and ``nothing_scored`` is 1.
+    """
 
     def compute(scores: list[SampleScore]) -> dict[str, float]:
         total = decided = correct = 0
         kinds: dict[str, list[int]] = {}
+        probes: dict[str, set[str]] = {}
         letters = dict.fromkeys(LETTERS, 0)
-        for sample_score in scores:
+        for index, sample_score in enumerate(scores):
             meta = sample_score.score.metadata or {}
             ok = bool(meta.get("correct"))
+            kind = str(meta.get("kind", "what"))
+            probes.setdefault(kind, set()).add(str(meta.get("item_id", index)))
             total += 1
             correct += ok
-            tally = kinds.setdefault(str(meta.get("kind", "what")), [0, 0])
+            tally = kinds.setdefault(kind, [0, 0])
             tally[0] += 1
             tally[1] += ok
             if meta.get("decided"):
@@ -167,13 +179,22 @@ def knowledge_rates() -> Metric:
                 answer = sample_score.score.answer or ""
                 if answer in letters:
                     letters[answer] += 1
-        result = _rate("accuracy", correct, total)
-        result.update(_rate("decided_rate", decided, total))
-        result.update(_rate("decided_accuracy", correct, decided))
+        scored = decided > 0
+        result = {
+            "accuracy": _ratio(correct, total) if scored else math.nan,
+            "probes_n": float(len(set().union(*probes.values()))),
+            "samples_n": float(total),
+            "decided_rate": _ratio(decided, total),
+            "samples_decided_n": float(decided),
+            "decided_accuracy": _ratio(correct, decided),
+            "nothing_scored": float(not scored),
+        }
         for kind in sorted(kinds):
-            result.update(_rate(f"{kind}_accuracy", kinds[kind][1], kinds[kind][0]))
+            hits = _ratio(kinds[kind][1], kinds[kind][0])
+            result[f"{kind}_accuracy"] = hits if scored else math.nan
+            result[f"{kind}_probes_n"] = float(len(probes[kind]))
         for letter, count in letters.items():
-            result[f"{letter.lower()}_rate"] = count / decided if decided else 0.0
+            result[f"{letter.lower()}_rate"] = _ratio(count, decided)
         return result
 
     return compute
@@ -255,5 +276,5 @@ def spec_knowledge(
         scorer=multiple_choice_letter(),
         config=GenerateConfig(max_tokens=max_tokens, **extra),
         metadata={"spec": loaded.name, "spec_hash": loaded.hash},
-        version=1,
+        version=2,
     )
