@@ -201,10 +201,127 @@ class ExternalBase:
         return {"model": "model", "job": job_id}
 
 
+class QueuedCopyBackend(CopyBackend):
+    """The copy backend, declared launchable so its jobs go through an executor."""
+
+    name = "copy-queued"
+    launchable = True
+
+
+class QueueOptions(Options):
+    service: str  # a folder standing in for a cluster's queue
+
+
+class QueueExecutor:
+    """A fake cluster queue: submits once (saving the job id first), then waits until the
+    test releases the job; a rerun collects the same job and runs it."""
+
+    name = "fake-queue"
+    description = "A fake cluster queue (test executor)"
+    Options: ClassVar[type[Options]] = QueueOptions
+
+    def check(self, settings, options, backend) -> None:
+        if not Path(options.service).is_dir():
+            raise OptionError("no such folder", loc=("options", "service"))
+
+    def world_size(self, settings, options) -> int:
+        return 1
+
+    def run(self, job, settings, options, ctx):
+        service = Path(options.service)
+        state = ctx.waiting_state()
+        if state is None:
+            job_id = f"job-{len(list(service.glob('*.submitted'))) + 1}"
+            (service / f"{job_id}.submitted").write_text(json.dumps(job.payload))
+            ctx.set_waiting({"job_id": job_id})
+        else:
+            job_id = state["job_id"]
+        if not (service / f"{job_id}.release").exists():
+            raise StillWaiting(f"{job_id} is queued")
+        job.inline()
+        return job.output
+
+
+class SpecChats:
+    """spec -> chats: one demonstration per principle of the arm's spec (after variants)."""
+
+    name = "spec-chats"
+    description = "Chats that quote each principle (test kind consuming the spec)"
+    version = "1"
+    Options: ClassVar[type[Options]] = Options
+    consumes: ClassVar[dict[str, str]] = {"spec": "spec"}
+    produces: ClassVar[str] = "chats"
+    resumable: ClassVar[bool] = False
+
+    def estimate(self, options, upstream):
+        spec = upstream["spec"].artifact
+        return Estimate("spec-chats", items=len(spec.principles) if spec else 0)
+
+    def run(self, ctx: StageContext) -> dict:
+        from msmkit.stages.spec import load_spec_input
+
+        spec = load_spec_input(ctx.inputs["spec"])
+        _count("MSMKIT_TEST_STAGE_LOG", f"spec-chats {spec.name} {len(spec.lineage)}")
+        with (ctx.dir / "chats.jsonl").open("w") as f:
+            for p in spec.principles:
+                chat = [
+                    {"role": "user", "content": f"What about {p.title}?"},
+                    {"role": "assistant", "content": f"{p.rule} {p.explanation or ''}".strip()},
+                ]
+                f.write(json.dumps({"messages": chat}) + "\n")
+        return {"data": "chats.jsonl", "items": len(spec.principles), "spec": spec.name}
+
+
+class ScoreModel:
+    """model -> eval: a stand-in eval that scores a copied model by what it was trained on."""
+
+    name = "score-model"
+    description = "Count the training files in a model folder (test eval kind)"
+    version = "1"
+    Options: ClassVar[type[Options]] = Options
+    consumes: ClassVar[dict[str, str]] = {"model": "model"}
+    produces: ClassVar[str] = "eval"
+    resumable: ClassVar[bool] = False
+
+    def estimate(self, options, upstream):
+        return Estimate("score-model")
+
+    def run(self, ctx: StageContext) -> dict:
+        model = ctx.inputs["model"].path("model")
+        trained = sorted(p.name for p in model.glob("*.txt"))
+        return {"score": len(trained), "trained": trained}
+
+
+class ArmReport:
+    """Every arm's evals -> one report (a kind across arms)."""
+
+    name = "arm-report"
+    description = "One report over every arm's evals (test kind across arms)"
+    version = "1"
+    Options: ClassVar[type[Options]] = Options
+    consumes: ClassVar[dict[str, str]] = {"eval*": "eval"}
+    produces: ClassVar[str] = "report"
+    resumable: ClassVar[bool] = False
+
+    def estimate(self, options, upstream):
+        return Estimate("arm-report", items=len(upstream))
+
+    def run(self, ctx: StageContext) -> dict:
+        _count("MSMKIT_TEST_STAGE_LOG", "arm-report")
+        rows = {slot: dict(up.outputs) for slot, up in sorted(ctx.inputs.items())}
+        (ctx.dir / "report.json").write_text(json.dumps(rows, indent=2))
+        return {"report": "report.json", "evals": len(rows)}
+
+
 class TestPlugin:
     @msmkit.hookimpl
     def register_training_backends(self, register):
         register(CopyBackend())
+        register(QueuedCopyBackend())
+
+    @msmkit.hookimpl
+    def register_executors(self, register):
+        register(QueueExecutor())
 
     @msmkit.hookimpl
     def register_doc_generators(self, register):
@@ -219,6 +336,9 @@ class TestPlugin:
         register(Shout())
         register(Append())
         register(ExternalBase())
+        register(SpecChats())
+        register(ScoreModel())
+        register(ArmReport())
 
 
 def main(argv: list[str]) -> None:

@@ -17,11 +17,12 @@ HOOKS = [
 ]
 
 
-def test_there_are_six_hooks():
+def test_there_are_seven_hooks():
     assert sorted(HOOKS) == [
         "register_commands",
         "register_doc_generators",
         "register_eval_tasks",
+        "register_executors",
         "register_spec_variants",
         "register_stage_kinds",
         "register_training_backends",

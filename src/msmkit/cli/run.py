@@ -199,7 +199,12 @@ def run_cmd(experiment, run_name, output, log_dir, as_json, budget, dry_run, no_
     if dry_run:
         return plan_cmd.callback(experiment, run_name, output, log_dir, as_json)
     graph, run = _prepare(
-        experiment, run_name, output, log_dir, budget_usd=budget, wait=not no_wait,
+        experiment,
+        run_name,
+        output,
+        log_dir,
+        budget_usd=budget,
+        wait=not no_wait,
         ui=RunUI(quiet=as_json),
     )
     folder = run.folder

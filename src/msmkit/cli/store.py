@@ -1,4 +1,4 @@
-"""``msmkit store``: the shared stage store (list it; prune what no run uses)."""
+"""``msmkit store``: the shared stage store (list it, verify it, prune what no run uses)."""
 
 from __future__ import annotations
 
@@ -89,3 +89,30 @@ def prune_cmd(log_dir, dry_run, as_json) -> None:
         err_console().print(f"  {verb} {row['name']} ({_size(row['bytes'])})")
     total = sum(r["bytes"] for r in removed)
     err_console().print(f"{verb} {len(removed)} stage folder(s), {_size(total)}.")
+
+
+@store_group.command("verify")
+@_log_dir
+@click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
+def verify_cmd(log_dir, as_json) -> None:
+    """Hash every file of every finished stage against what it recorded when it finished.
+
+    A stage whose files changed (truncated, edited, missing) or whose outputs point outside
+    its folder is reported, and marked so the next run that needs it recomputes it. Exits 1
+    when any stage has a problem.
+    """
+    store = _store(log_dir)
+    rows = store.verify()
+    bad = [r for r in rows if r["problems"]]
+    if as_json:
+        click.echo(json.dumps({"store": str(store.root), "stages": rows}, indent=2))
+    else:
+        console = err_console()
+        for row in bad:
+            console.print(f"[red]✗[/] {row['name']}: " + "; ".join(row["problems"]))
+        console.print(
+            f"{len(rows)} finished stage(s) checked, {len(bad)} with problems"
+            + (": the next run that needs them recomputes them." if bad else ".")
+        )
+    if bad:
+        raise click.exceptions.Exit(1)

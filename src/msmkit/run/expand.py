@@ -8,10 +8,13 @@ slot filled with the latest artifact of the slot's type (or the step its ``input
 and hands its own artifact on. A step with nothing to do for an arm is skipped (a control
 arm has no corpus to midtrain on).
 
-The walk stops before the first step that needs a model, so the base model can be built
-from what every arm made so far (the ``tiny-base`` tokenizer reads every corpus and AFT set,
-stage-made ones included); then it continues from the base. Stages in ``across_arms`` come
-last: their starred slots (``eval*``) receive every arm's artifacts of that type.
+Each arm is walked twice per seed. The first, *dry*, walk has no model yet: it makes what
+needs none (specs, corpora, chats made from the spec) and skips the rest, and everything
+downstream of a skipped step. From every arm's dry walk the base model is built (the
+``tiny-base`` tokenizer reads every corpus and AFT set, stage-made ones included); the second
+walk starts from the base and makes every step, finding the dry walk's stages again by their
+fingerprints. Stages in ``across_arms`` come last: their starred slots (``eval*``) receive
+every arm's artifacts of that type.
 Identical stages (same kind, options and inputs) are one node, whatever asked for them.
 """
 
@@ -26,7 +29,6 @@ from msmkit.run.graph import ArmInfo, Chain, EvalStep, Graph, Loc, Node, Source,
 from msmkit.run.steps import add_eval, add_training, eval_names
 from msmkit.stagekit import Upstream
 
-MODEL_STEPS = ("midtrain", "aft", "evals")
 NAMED_STEPS = ("spec", "base", "generate", "filters", "midtrain", "aft")
 
 
@@ -44,6 +46,8 @@ class ArmWalk:
     named: dict[str, Source] = field(default_factory=dict)  # step name -> its output
     aft_file: Upstream | None = None
     pos: int = 0
+    dry: bool = False  # the walk before the base model exists: makes only what needs none
+    unknown: set[str] = field(default_factory=set)  # artifacts a skipped step would have made
 
     def put(self, artifact: str, source: Source, name: str | None = None) -> None:
         self.latest[artifact] = source
@@ -63,16 +67,17 @@ class Expander:
         for i, arm in enumerate(self.exp.arms):
             self.g.arms[arm.name] = self._arm_info(i, arm)
         for seed in self.exp.all_seeds():
-            walks = [self._start(i, arm, seed) for i, arm in enumerate(self.exp.arms)]
-            for walk in walks:
-                self._walk(walk, until_model=True)
-            corpora = [c for w in walks for c in w.made.get("corpus", [])]
-            chats = [c for w in walks for c in w.made.get("chats", [])]
-            chats += [w.aft_file for w in walks if w.aft_file is not None]
+            dry = [self._start(i, arm, seed, dry=True) for i, arm in enumerate(self.exp.arms)]
+            for walk in dry:
+                self._walk(walk)
+            corpora = [c for w in dry for c in w.made.get("corpus", [])]
+            chats = [c for w in dry for c in w.made.get("chats", [])]
+            chats += [w.aft_file for w in dry if w.aft_file is not None]
             base = inputs.base_source(self.g, seed, corpora, chats)
-            for walk in walks:
+            for i, arm in enumerate(self.exp.arms):
+                walk = self._start(i, arm, seed)
                 walk.put("model", base, "base")
-                self._walk(walk, until_model=False)
+                self._walk(walk)
                 walk.chain.model = walk.latest.get("model")
                 self.g.arms[walk.arm.name].chains.append(walk.chain)
         for k, step in enumerate(self.exp.across_arms):
@@ -107,10 +112,13 @@ class Expander:
                 raise
             raise self.g.error(("arms", i, "spec"), exc.message, exc.hint) from None
 
-    def _start(self, i: int, arm: Arm, seed: int) -> ArmWalk:
+    def _start(self, i: int, arm: Arm, seed: int, *, dry: bool = False) -> ArmWalk:
         steps = self.exp.steps_for(arm)
-        walk = ArmWalk(i, arm, seed, steps, Chain(seed))
-        self._check_steps(walk)
+        walk = ArmWalk(
+            i, arm, seed, steps, Chain(seed), dry=dry, unknown={"model"} if dry else set()
+        )
+        if not dry:
+            self._check_steps(walk)
         info = self.g.arms[arm.name]
         if info.spec is not None:
             from msmkit.stages.spec import spec_options
@@ -153,24 +161,21 @@ class Expander:
             return ("arms", walk.i, "stages")
         return ("defaults", "stages")
 
-    def _needs_model(self, walk: ArmWalk, step: Any) -> bool:
-        if isinstance(step, str):
-            return step in MODEL_STEPS
-        loc = (*self._steps_loc(walk), walk.pos, "stage")
-        kind = self.g.entry("stages", step.stage, loc).component
-        return "model" in dict(kind.consumes).values() or kind.produces == "model"
-
-    def _walk(self, walk: ArmWalk, *, until_model: bool) -> None:
+    def _walk(self, walk: ArmWalk) -> None:
         while walk.pos < len(walk.steps):
             step = walk.steps[walk.pos]
-            if until_model and self._needs_model(walk, step):
-                return
             if isinstance(step, str):
                 getattr(self, f"_step_{step}")(walk)
             else:
                 loc = (*self._steps_loc(walk), walk.pos)
                 self._stage_step(walk, step, loc)
             walk.pos += 1
+
+    def _skip(self, walk: ArmWalk, produces: str) -> None:
+        """In the dry walk: this step needs what is not known yet, so what it would make is
+        not known either (and a later step that reads it is skipped too)."""
+        walk.latest.pop(produces, None)
+        walk.unknown.add(produces)
 
     # ------------------------------------------------------------------ shorthand steps
     def _step_generate(self, walk: ArmWalk) -> None:
@@ -243,6 +248,8 @@ class Expander:
         mt = self.exp.midtrain_for(walk.arm)
         if mt is None:
             return
+        if walk.dry:
+            return self._skip(walk, "model")
         where = inputs.where(self.g, walk.i, walk.arm, "midtrain")
         corpus, source = walk.latest.get("corpus"), None
         if mt.corpus is not None:
@@ -272,10 +279,14 @@ class Expander:
         where = inputs.where(self.g, walk.i, walk.arm, "aft")
         chats = walk.latest.get("chats")
         name = None
-        if chats is None and isinstance(aft.data, StageRef):
+        if chats is None and "chats" not in walk.unknown and isinstance(aft.data, StageRef):
             chats = self._plugin_stage(walk, aft.data, (*where, "data"), wants="chats")
+            if chats is None:  # dry walk: it reads what is not known yet
+                return self._skip(walk, "model")
             walk.put("chats", chats)
             name = aft.data.stage
+        if walk.dry:
+            return self._skip(walk, "model")
         if chats is None:
             chats = walk.aft_file
         if chats is None:
@@ -302,6 +313,8 @@ class Expander:
         walk.put("model", node, "aft")
 
     def _step_evals(self, walk: ArmWalk) -> None:
+        if walk.dry:
+            return self._skip(walk, "eval")
         later = self._model_steps_after(walk)
         self._evals(walk, phase="final" if not later else f"before_{later[0]}")
 
@@ -334,6 +347,12 @@ class Expander:
     # ------------------------------------------------------------------ any kind
     def _stage_step(self, walk: ArmWalk, step: StageStep, loc: Loc) -> None:
         node = self._plugin_stage(walk, step, loc, wants=None)
+        if node is None:  # dry walk: it reads what is not known yet
+            kind = self.g.entry("stages", step.stage, (*loc, "stage")).component
+            self._skip(walk, kind.produces)
+            if step.name:
+                walk.unknown.add(f"step:{step.name}")
+            return
         name = step.name or node.kind.name
         walk.put(node.produces, node, name)
         if node.produces == "eval":
@@ -343,8 +362,11 @@ class Expander:
         if node.produces == "model":
             walk.chain.model = node
 
-    def _plugin_stage(self, walk: ArmWalk, ref: StageRef, where: Loc, wants: str | None) -> Node:
-        """A stage of ``ref``'s kind, its slots filled from the arm's walk so far."""
+    def _plugin_stage(
+        self, walk: ArmWalk, ref: StageRef, where: Loc, wants: str | None
+    ) -> Node | None:
+        """A stage of ``ref``'s kind, its slots filled from the arm's walk so far (None in
+        the dry walk when a slot needs what is not known yet)."""
         entry = self.g.entry("stages", ref.stage, (*where, "stage"))
         kind = entry.component
         if wants is not None and kind.produces != wants:
@@ -354,6 +376,8 @@ class Expander:
             )
         given = getattr(ref, "inputs", {}) or {}
         slots = self._fill(walk, kind, given, where)
+        if slots is None:
+            return None
         options = self.g.options(entry, ref.options, (*where, "options"))
         self.g.validate_kind(entry, options, (*where, "options"))
         self.g.arms[walk.arm.name].note(entry)
@@ -361,7 +385,9 @@ class Expander:
             kind.name, options, slots, arm=walk.arm.name, role=kind.produces, where=where
         )
 
-    def _fill(self, walk: ArmWalk, kind: Any, given: dict[str, str], where: Loc) -> dict:
+    def _fill(
+        self, walk: ArmWalk, kind: Any, given: dict[str, str], where: Loc
+    ) -> dict[str, Source] | None:
         consumes = dict(kind.consumes)
         for slot in given:
             if slot not in consumes:
@@ -377,8 +403,12 @@ class Expander:
                 for n, source in enumerate(_distinct(walk.made.get(artifact, []))):
                     slots[f"{stem}-{n}"] = source
                 continue
+            if walk.dry and (artifact in walk.unknown or f"step:{given.get(slot)}" in walk.unknown):
+                return None
             if slot in given:
                 source = walk.named.get(given[slot])
+                if source is None and walk.dry and given[slot] in NAMED_STEPS:
+                    return None  # a built-in step the dry walk skipped (midtrain, aft)
                 if source is None:
                     raise self.g.error(
                         (*where, "inputs", slot),

@@ -101,7 +101,8 @@ def add_training(
 
 def eval_names(graph: Graph, refs: list[EvalRef], where: Loc, arm: str) -> list[str]:
     """How results name each eval of an arm: its ``name``, else the task, else (when the arm
-    evaluates a task more than once) ``task[arg=value,...]``. Two evals may not share one."""
+    evaluates a task more than once with arguments) ``task[arg=value,...]``. Two evals of an
+    arm may not share a name."""
     counts: dict[str, int] = {}
     for ref in refs:
         counts[ref.task] = counts.get(ref.task, 0) + 1
@@ -109,7 +110,7 @@ def eval_names(graph: Graph, refs: list[EvalRef], where: Loc, arm: str) -> list[
     for k, ref in enumerate(refs):
         if ref.name:
             name = ref.name
-        elif counts[ref.task] == 1:
+        elif counts[ref.task] == 1 or not ref.args:
             name = ref.task
         else:
             args = ",".join(f"{key}={ref.args[key]}" for key in sorted(ref.args))
