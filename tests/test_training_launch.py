@@ -14,8 +14,8 @@ from fixtures_models import make_documents, write_corpus
 
 from msmkit.components import TrainJob
 from msmkit.errors import ConfigError, OptionError
-from msmkit.training import MANIFEST_NAME, TRLOptions, build_tiny_model
 from msmkit.executors.local import generated_config
+from msmkit.training import MANIFEST_NAME, TRLOptions, build_tiny_model
 from msmkit.training.launch import (
     LaunchSettings,
     check_launch,
