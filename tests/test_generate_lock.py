@@ -35,7 +35,7 @@ def test_two_generations_into_one_file_write_each_document_once(tmp_path):
         assert time.monotonic() < deadline
         time.sleep(0.05)
     second = start(*args, "-O", "n=6", "-O", "sleep=0.4", env=env)
-    out1, err1 = first.communicate(timeout=120)
+    _, err1 = first.communicate(timeout=120)
     out2, err2 = second.communicate(timeout=120)
     assert first.returncode == 0 and second.returncode == 0, (err1, err2)
     assert "is being written by process" in err2
