@@ -22,9 +22,9 @@ if TYPE_CHECKING:
 
 
 class Options(BaseModel):
-    """Base for component options: unknown keys are errors."""
+    """Base for component options: unknown keys are errors, and so are NaN and infinity."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class NoOptions(Options):

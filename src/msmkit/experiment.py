@@ -17,7 +17,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import Field, field_validator, model_validator
@@ -31,6 +31,10 @@ from msmkit.yamlfile import format_loc, line_of, load_yaml, validate
 
 MAX_EXPERIMENT_BYTES = 1 << 20
 """An experiment file is a page of settings; anything past 1 MiB is refused unread."""
+
+Seed = Annotated[int, Field(strict=True, ge=0, lt=1 << 32)]
+"""A training seed: a whole number from 0 to 2^32 - 1 (what torch and numpy accept);
+``seed: true`` or ``2**70`` are mistakes, refused at plan time."""
 
 
 class ComponentRef(Options):
@@ -187,8 +191,8 @@ class Arm(Options):
 class Experiment(Options):
     name: str = Field(pattern=SLUG, max_length=MAX_NAME)
     description: str = ""
-    seed: int = 0
-    seeds: list[int] | None = Field(
+    seed: Seed = 0
+    seeds: list[Seed] | None = Field(
         None, min_length=1, description="train every arm once per seed (replicates)"
     )
     base_model: str | TinyBase | StageRef

@@ -75,9 +75,11 @@ def load_prices(path: str | Path | None = None) -> dict[str, ModelCost]:
         text = file.read_text(encoding="utf-8")
     except OSError as err:
         raise PriceFileError(f"{file}: cannot read price file ({err})") from err
+    from msmkit.yamlfile import YAMLValueError, parse_yaml
+
     try:
-        data = yaml.safe_load(text)  # JSON is a subset of YAML
-    except yaml.YAMLError as err:
+        data = parse_yaml(text)[0]  # JSON is a subset of YAML
+    except (yaml.YAMLError, YAMLValueError) as err:
         raise PriceFileError(f"{file}: not valid YAML/JSON ({err})") from err
     return parse_prices(data, str(file))
 

@@ -7,16 +7,15 @@ from typing import Any
 
 
 def parse_options(pairs: tuple[str, ...]) -> dict:
-    import yaml
-
     from msmkit.errors import ConfigError
+    from msmkit.yamlfile import load_value
 
     out = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise ConfigError(f"-O {pair!r}: expected KEY=VALUE")
-        out[key.strip()] = yaml.safe_load(value)
+        out[key.strip()] = load_value(value, f"-O {pair}")
     return out
 
 

@@ -12,16 +12,15 @@ from msmkit.console import err_console
 
 
 def _model_args(pairs: tuple[str, ...]) -> dict[str, Any]:
-    import yaml
-
     from msmkit.errors import ConfigError
+    from msmkit.yamlfile import load_value
 
     out: dict[str, Any] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise ConfigError(f"-M {pair!r}: expected KEY=VALUE")
-        out[key.strip()] = yaml.safe_load(value)
+        out[key.strip()] = load_value(value, f"-O {pair}")
     return out
 
 

@@ -153,13 +153,22 @@ def common(fn):
 
 @click.command("plan")
 @common
-def plan_cmd(experiment, run_name, output, log_dir, as_json) -> None:
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Also build the real training configs and load local tokenizers (what `msmkit run` "
+    "checks before its first stage; slower: imports torch and trl).",
+)
+def plan_cmd(experiment, run_name, output, log_dir, as_json, full=False) -> None:
     """Show the stage graph `msmkit run EXPERIMENT` would run, validated and estimated.
 
-    Every component's options, the training backend's settings, the chat template of a
-    local base model and every eval's task arguments are checked; nothing runs.
+    Every component's options, every training option by name, type and range, and every
+    eval's task arguments are checked; nothing runs. `msmkit run` (and `--full`) also build
+    the real training configs and check local tokenizers before the first stage starts.
     """
     graph, run = _prepare(experiment, run_name, output, log_dir)
+    if full:
+        run.plan(full=True)
     folder = run.folder
     if as_json:
         data = {
@@ -197,7 +206,7 @@ def run_cmd(experiment, run_name, output, log_dir, as_json, budget, dry_run, no_
     from msmkit.ui import RunUI
 
     if dry_run:
-        return plan_cmd.callback(experiment, run_name, output, log_dir, as_json)
+        return plan_cmd.callback(experiment, run_name, output, log_dir, as_json, full=True)
     graph, run = _prepare(
         experiment,
         run_name,

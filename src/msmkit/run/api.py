@@ -92,9 +92,11 @@ class Run:
     def graph(self) -> Any:
         return self.plan()
 
-    def plan(self) -> Any:
+    def plan(self, *, full: bool = False) -> Any:
         """Build and validate the stage graph (cached): every component's options, task
-        arguments and the log dir are checked here; nothing runs or is written."""
+        arguments and the log dir are checked here; nothing runs or is written. Checks that
+        need heavy libraries (the real training configs) run with ``full``, and always
+        before :meth:`execute` starts a stage."""
         if self._graph is None:
             from msmkit.run.folder import check_log_dir
             from msmkit.run.graph import build_graph
@@ -103,7 +105,9 @@ class Run:
             check_log_dir(self.log_dir)
             if self.folder.path.parent != self.log_dir:
                 check_log_dir(self.folder.path.parent)
-            self._graph = build_graph(self.ef, Store.under(self.log_dir))
+            self._graph = build_graph(self.ef, Store.under(self.log_dir), quick=True)
+        if full:
+            self._graph.full_check()
         return self._graph
 
     def execute(self) -> RunResult:
@@ -114,7 +118,7 @@ class Run:
         from msmkit.run.results import arm_logs, results_of
         from msmkit.run.runner import execute
 
-        graph = self.plan()
+        graph = self.plan(full=True)
         folder = self.folder
         folder.claim(graph.exp.name)
 

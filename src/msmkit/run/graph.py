@@ -133,8 +133,14 @@ class ArmInfo:
 
 
 class Graph:
-    def __init__(self, ef: ExperimentFile, store: Store) -> None:
+    """``quick``: components with a ``quick_check`` (the trl backend) are checked by it at
+    plan time, and their full ``validate`` is kept in ``deferred`` for :meth:`full_check`,
+    which ``msmkit run`` calls before any stage starts."""
+
+    def __init__(self, ef: ExperimentFile, store: Store, *, quick: bool = False) -> None:
         self.ef = ef
+        self.quick = quick
+        self.deferred: dict[str, tuple[Entry, Any, tuple[Any, ...], Loc]] = {}
         self.exp = ef.experiment
         self.store = store
         self.nodes: dict[str, Node] = {}
@@ -208,10 +214,13 @@ class Graph:
         return entry
 
     def options(self, entry: Entry, raw: dict[str, Any], loc: Loc) -> BaseModel:
+        model = entry.component.Options
         try:
-            return entry.component.Options.model_validate(raw)
+            return model.model_validate(raw)
         except ValidationError as exc:
-            raise validation_error(exc, self.ef.path, self.ef.node, prefix=loc) from None
+            raise validation_error(
+                exc, self.ef.path, self.ef.node, prefix=loc, model=model
+            ) from None
 
     def option_error(self, exc: OptionError, loc: Loc) -> ConfigError:
         return self.ef.error((*loc, *exc.loc), exc.message, exc.hint)
@@ -241,9 +250,30 @@ class Graph:
             raise self.option_error(exc, loc) from None
         self._validated.add(memo)
 
+    def check(self, memo: str, entry: Entry, *args: Any, loc: Loc) -> None:
+        """A component's plan-time check: its ``quick_check`` now and its ``validate`` kept
+        for :meth:`full_check` when the graph is quick, else ``validate`` now."""
+        component = entry.component
+        quick = getattr(component, "quick_check", None)
+        validate = getattr(component, "validate", None)
+        if self.quick and callable(quick):
+            self.validate_once(f"quick:{memo}", entry, quick, *args, loc=loc)
+            if callable(validate) and memo not in self._validated:
+                self.deferred.setdefault(memo, (entry, validate, args, loc))
+        elif callable(validate):
+            self.validate_once(memo, entry, validate, *args, loc=loc)
 
-def build_graph(ef: ExperimentFile, store: Store) -> Graph:
-    """Expand and validate an experiment (cheap; nothing is generated or trained)."""
+    def full_check(self) -> None:
+        """Every check the quick plan left out (building the real training configs, loading
+        tokenizers); raises the first problem with the experiment file's line."""
+        for memo, (entry, validate, args, loc) in list(self.deferred.items()):
+            self.validate_once(memo, entry, validate, *args, loc=loc)
+            del self.deferred[memo]
+
+
+def build_graph(ef: ExperimentFile, store: Store, *, quick: bool = False) -> Graph:
+    """Expand and validate an experiment (cheap; nothing is generated or trained). With
+    ``quick``, checks that need heavy imports wait for :meth:`Graph.full_check`."""
     from msmkit.run.expand import expand
 
-    return expand(Graph(ef, store))
+    return expand(Graph(ef, store, quick=quick))

@@ -67,11 +67,9 @@ def add_training(
 
     entry, opts = backend(graph, settings, where)
     launch_settings, world = launch(graph, settings, where, entry.component)
-    validate = getattr(entry.component, "validate", None)
-    if callable(validate):
-        base = graph.base.model if graph.base is not None else None
-        memo = f"{entry.name}:{stage}:{opts.model_dump_json()}:{base}"
-        graph.validate_once(memo, entry, validate, stage, opts, base, loc=(*where, "options"))
+    base = graph.base.model if graph.base is not None else None
+    memo = f"{entry.name}:{stage}:{opts.model_dump_json()}:{base}"
+    graph.check(memo, entry, stage, opts, base, loc=(*where, "options"))
     refs = getattr(entry.component, "data_refs", None)
     data_refs = entry.call("reading data refs", refs, stage, opts) if callable(refs) else None
     options = TrainOptions(
@@ -125,14 +123,15 @@ def eval_names(graph: Graph, refs: list[EvalRef], where: Loc, arm: str) -> list[
     return names
 
 
-def check_args(graph: Graph, tentry: Entry, fn: Any, args: dict[str, Any], where: Loc) -> None:
+def check_args(graph: Graph, tentry: Entry, args: dict[str, Any], where: Loc) -> None:
     """A task's arguments: known to its signature, of its annotated types, and accepted by
     the task's own ``check`` (EvalTask.check), all before anything runs."""
-    from msmkit.stages.evaluate import check_task_arg_types, check_task_args
+    from msmkit.stages.evaluate import check_task_arg_types, check_task_args, task_schema
 
+    schema = tentry.call("reading its signature", task_schema, tentry.component)
     try:
-        check_task_args(fn, args)
-        check_task_arg_types(fn, args)
+        check_task_args(schema, args)
+        check_task_arg_types(schema, args)
     except OptionError as exc:
         raise graph.option_error(exc, where) from None
     check = tentry.call("loading its argument check", tentry.component.load_check)
@@ -141,9 +140,8 @@ def check_args(graph: Graph, tentry: Entry, fn: Any, args: dict[str, Any], where
     try:
         check(**args)
     except OptionError as exc:
-        raise graph.option_error(
-            OptionError(exc.message, loc=("args", *exc.loc), hint=exc.hint), where
-        ) from None
+        loc = exc.loc if exc.loc[:1] == ("args",) else ("args", *exc.loc)
+        raise graph.option_error(OptionError(exc.message, loc=loc, hint=exc.hint), where) from None
     except (ValueError, TypeError) as exc:
         raise graph.error((*where, "args"), str(exc)) from None
 
@@ -155,10 +153,9 @@ def add_eval(
 
     settings = graph.exp.eval
     tentry = graph.entry("tasks", ref.task, (*where, "task"))
-    fn = tentry.call("loading the task", tentry.component.load)
     memo = f"task:{tentry.name}:{sorted(ref.args.items())!r}"
     if memo not in graph._validated:
-        check_args(graph, tentry, fn, ref.args, where)
+        check_args(graph, tentry, ref.args, where)
         graph._validated.add(memo)
     try:
         check_generate(settings.generate, ())

@@ -9,7 +9,6 @@ except those the experiment sets; model roles (a grader) are passed to Inspect a
 from __future__ import annotations
 
 import contextlib
-import inspect
 import sys
 from pathlib import Path
 from typing import Any, ClassVar
@@ -76,17 +75,27 @@ def model_name(options: EvalOptions, checkpoint: str) -> str:
     return f"{options.provider}/{path.resolve() if path.exists() else checkpoint}"
 
 
-def check_task_args(fn: Any, args: dict[str, Any]) -> None:
+def task_schema(task: Any) -> dict[str, Any]:
+    """A registered task's parameters (``msmkit.schemas.signature_schema``), cached by its
+    module's source files so planning does not import Inspect."""
+    from msmkit.schemas import cached, signature_schema, source_stamp
+
+    ref = task.task
+    if callable(ref):
+        return signature_schema(ref)
+    stamp = source_stamp(ref.partition(":")[0])
+    if stamp is None:
+        return signature_schema(task.load())
+    return cached("task-signature", [ref, stamp], lambda: signature_schema(task.load()))
+
+
+def check_task_args(schema: dict[str, Any], args: dict[str, Any]) -> None:
     """Arguments the task function does not take are errors (Inspect only warns)."""
-    try:
-        sig = inspect.signature(fn)
-    except (TypeError, ValueError):
-        return
-    params = sig.parameters
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        return
     import difflib
 
+    params = schema.get("params", {})
+    if schema.get("var_keyword"):
+        return
     for key in args:
         if key not in params:
             close = difflib.get_close_matches(key, list(params), n=1)
@@ -98,28 +107,21 @@ def check_task_args(fn: Any, args: dict[str, Any]) -> None:
             )
 
 
-def check_task_arg_types(fn: Any, args: dict[str, Any]) -> None:
+def check_task_arg_types(schema: dict[str, Any], args: dict[str, Any]) -> None:
     """Each argument against the task's type annotation: ``limit_per_domain: lots`` for an
-    ``int`` fails here, at plan time, not after training. Unannotated or unresolvable
-    parameters are not checked."""
-    import typing
-
+    ``int`` fails here, at plan time, not after training. Unannotated parameters (and types
+    msmkit cannot name) are not checked."""
     from pydantic import TypeAdapter, ValidationError
 
-    target = inspect.unwrap(fn)
-    try:
-        hints = typing.get_type_hints(target)
-    except Exception:  # annotations that don't resolve outside the task's module
-        return
+    from msmkit.schemas import restore
+
     for key, value in args.items():
-        annotation = hints.get(key)
-        if annotation is None or annotation is Any:
+        text = schema.get("params", {}).get(key)
+        annotation = restore(text) if text else Any
+        if annotation is Any:
             continue
         try:
             adapter = TypeAdapter(annotation)
-        except Exception:
-            continue
-        try:
             adapter.validate_python(value, strict=True)
             continue
         except ValidationError as exc:
@@ -129,46 +131,79 @@ def check_task_arg_types(fn: Any, args: dict[str, Any]) -> None:
         try:
             coerced = adapter.validate_python(value)
         except ValidationError:
-            coerced = None
             ok = False
-        except Exception:
-            continue
-        else:  # lax passes: accept lists for tuples, str for paths, not "5" or true for numbers
-            numeric = isinstance(coerced, (int, float)) and not isinstance(coerced, bool)
-            ok = not (numeric and isinstance(value, (bool, str)))
+        else:  # lax passes: accept lists for tuples, not "5" or true for numbers
+            numeric = isinstance(coerced, int | float) and not isinstance(coerced, bool)
+            ok = not (numeric and isinstance(value, bool | str))
         if not ok:
-            name = getattr(annotation, "__name__", None) or str(annotation).replace("typing.", "")
             raise OptionError(
-                f"{strict_error} (the task's {key} is {name}; got {value!r})",
+                f"{strict_error} (the task's {key} is {text}; got {value!r})",
                 loc=("args", key),
                 hint="see the task's arguments in its README or `msmkit list tasks --json`",
             )
 
 
+GENERATE_BOUNDS = {
+    "max_tokens": 1,
+    "max_connections": 1,
+    "num_choices": 1,
+    "top_k": 1,
+    "temperature": 0,
+    "top_logprobs": 0,
+    "top_p": 0,
+    "timeout": 0,
+    "max_retries": 0,
+}
+"""The smallest sensible value of numeric generate settings (``max_tokens: 0`` is refused
+at plan time, not by the provider after training)."""
+
+
+def generate_fields() -> dict[str, str]:
+    from msmkit.schemas import cached, dist_versions, pydantic_fields
+
+    def build() -> dict[str, Any]:
+        from inspect_ai.model import GenerateConfig
+
+        return pydantic_fields(GenerateConfig)
+
+    return cached("inspect-generateconfig", dist_versions("inspect-ai"), build)["fields"]
+
+
 def check_generate(settings: dict[str, Any], where: tuple = ("generate",)) -> None:
-    """Inspect ``GenerateConfig`` fields only, each of the right type."""
+    """Inspect ``GenerateConfig`` fields only, each of the right type and a sensible value
+    (checked against the cached field schema: no Inspect import)."""
     import difflib
+    import math
 
-    from inspect_ai.model import GenerateConfig
-    from pydantic import ValidationError
+    from pydantic import TypeAdapter, ValidationError
 
-    fields = list(GenerateConfig.model_fields)
-    for key in settings:
-        if key not in GenerateConfig.model_fields:
-            close = difflib.get_close_matches(key, fields, n=1)
+    from msmkit.schemas import restore
+
+    fields = generate_fields()
+    for key, value in settings.items():
+        if key not in fields:
+            close = difflib.get_close_matches(key, list(fields), n=1)
             raise OptionError(
                 "not an Inspect GenerateConfig field",
                 loc=(*where, key),
                 hint=(f"did you mean {close[0]!r}? " if close else "")
                 + "e.g. max_tokens, temperature, top_p, seed, reasoning_tokens",
             )
-    try:
-        GenerateConfig.model_validate(settings)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        raise OptionError(
-            err["msg"], loc=(*where, *err["loc"]), hint="see Inspect's GenerateConfig"
-        ) from None
+        try:
+            TypeAdapter(restore(fields[key])).validate_python(value)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            raise OptionError(
+                err["msg"], loc=(*where, key), hint="see Inspect's GenerateConfig"
+            ) from None
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        low = GENERATE_BOUNDS.get(key)
+        if number and (not math.isfinite(value) or (low is not None and value < low)):
+            raise OptionError(
+                f"{value!r} is not a sensible {key} (at least {low})",
+                loc=(*where, key),
+                hint="see Inspect's GenerateConfig",
+            )
 
 
 class EvalKind:

@@ -88,6 +88,16 @@ class TRLBackend:
             if ref.kind != "hub" and Path(tokenizer_source(ref)).is_dir():
                 _check_tokenizer(stage, opts, load_tokenizer(ref))
 
+    def quick_check(self, stage: str, options: Any, base_model: str | None) -> None:
+        """``msmkit plan``'s check: :meth:`validate` short of building the real configs and
+        loading a tokenizer (``msmkit.training.trl.quick``); ``msmkit run`` calls
+        :meth:`validate` before any stage starts."""
+        from msmkit.training.trl.quick import quick_check
+
+        quick_check(stage, options, base_model)
+        if base_model is not None:
+            check_lora_vs_ref(effective_options(options, base_model), resolve_model_ref(base_model))
+
     def data_refs(self, stage: str, options: Any) -> dict[str, str]:
         """Content refs of the data the options name beyond the stage's input (the mixed-in
         source): a sha256 for local files and folders, ``hf:id@revision`` for the hub. The

@@ -47,9 +47,11 @@ def load_recipe(recipe: str) -> dict[str, Any]:
     import yaml
 
     path = recipe_path(recipe)
+    from msmkit.yamlfile import YAMLValueError, parse_yaml
+
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+        data = parse_yaml(path.read_text(encoding="utf-8"))[0]
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, YAMLValueError) as exc:
         raise OptionError(
             f"cannot read recipe {path}: {exc}", loc=("recipe",), hint="Fix the YAML."
         ) from None
