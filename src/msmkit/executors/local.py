@@ -96,8 +96,6 @@ class AccelerateExecutor:
                 hint="pip install accelerate",
             )
         if settings.config_file is not None:
-            from msmkit.training.launch import bundled_configs, resolve_config
-
             path = resolve_config(settings.config_file, None)
             if not path.is_file():
                 raise OptionError(
@@ -112,6 +110,25 @@ class AccelerateExecutor:
 
     def run(self, job: Job, settings: Any, options: Any, ctx: Any) -> Path:
         return run_child(job, accelerate_command(settings, job.job_file, job.module))
+
+
+def bundled_configs() -> dict[str, Path]:
+    """The accelerate configs msmkit ships (recipes/accelerate): ddp, zero2, zero3, fsdp2."""
+    from msmkit.resources import bundled
+
+    folder = bundled("recipes") / "accelerate"
+    return {p.stem: p for p in sorted(folder.glob("*.yaml"))} if folder.is_dir() else {}
+
+
+def resolve_config(config_file: str, base_dir: Path | None) -> Path:
+    """A shipped config by name (``zero3``), else a path (relative to ``base_dir``)."""
+    named = bundled_configs()
+    if config_file in named:
+        return named[config_file]
+    path = Path(config_file).expanduser()
+    if not path.is_absolute() and base_dir is not None:
+        path = base_dir / path
+    return path
 
 
 # -- the child process ---------------------------------------------------------------------
@@ -146,8 +163,6 @@ def generated_config(num_processes: int) -> str:
 def accelerate_command(
     settings: Any, job_file: Path, module: str, *, base_dir: Path | None = None
 ) -> list[str]:
-    from msmkit.training.launch import resolve_config
-
     if settings.config_file is not None:
         config = resolve_config(settings.config_file, base_dir)
     else:

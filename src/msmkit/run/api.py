@@ -98,8 +98,8 @@ class Run:
         need heavy libraries (the real training configs) run with ``full``, and always
         before :meth:`execute` starts a stage."""
         if self._graph is None:
+            from msmkit.run.expand import build_graph
             from msmkit.run.folder import check_log_dir
-            from msmkit.run.graph import build_graph
             from msmkit.run.store import Store
 
             check_log_dir(self.log_dir)

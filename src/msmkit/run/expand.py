@@ -497,3 +497,9 @@ def _spec_title(spec: Any, source: Source | None) -> str:
 
 def expand(graph: Graph) -> Graph:
     return Expander(graph).run()
+
+
+def build_graph(ef: Any, store: Any, *, quick: bool = False) -> Graph:
+    """Expand and validate an experiment (cheap; nothing is generated or trained). With
+    ``quick``, checks that need heavy imports wait for :meth:`Graph.full_check`."""
+    return expand(Graph(ef, store, quick=quick))

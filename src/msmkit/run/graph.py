@@ -2,8 +2,8 @@
 
 Every stage's fingerprint covers its kind, its options (runtime fields aside) and the
 fingerprints of the stages it consumes, so arms (and experiments) that ask for the same thing
-share one stage in the store. :func:`build_graph` expands an experiment into this graph
-(``msmkit.run.expand``) and validates everything on the way: that is the plan; nothing runs.
+share one stage in the store. :func:`msmkit.run.expand.build_graph` expands an experiment into
+this graph and validates everything on the way: that is the plan; nothing runs.
 """
 
 from __future__ import annotations
@@ -269,11 +269,3 @@ class Graph:
         for memo, (entry, validate, args, loc) in list(self.deferred.items()):
             self.validate_once(memo, entry, validate, *args, loc=loc)
             del self.deferred[memo]
-
-
-def build_graph(ef: ExperimentFile, store: Store, *, quick: bool = False) -> Graph:
-    """Expand and validate an experiment (cheap; nothing is generated or trained). With
-    ``quick``, checks that need heavy imports wait for :meth:`Graph.full_check`."""
-    from msmkit.run.expand import expand
-
-    return expand(Graph(ef, store, quick=quick))

@@ -15,13 +15,12 @@ torch, transformers, trl, peft and datasets are imported inside functions only.
 
 from __future__ import annotations
 
-import contextlib
 import tempfile
 from pathlib import Path
 from typing import Any, ClassVar
 
 from msmkit.components import Estimate, Options, TrainJob
-from msmkit.errors import ModelPathError, OptionError
+from msmkit.errors import OptionError
 from msmkit.training.data import atomic_output_dir, ensure_output_free
 from msmkit.training.sources import source_ref
 from msmkit.training.trl.attention import check_attention
@@ -40,8 +39,8 @@ from msmkit.training.trl.models import (
     resolve_model_ref,
     tokenizer_source,
 )
-from msmkit.training.trl.options import TRLOptions, check_stage, coerce_options
-from msmkit.training.trl.recipes import apply_recipe
+from msmkit.training.trl.options import TRLOptions, check_stage
+from msmkit.training.trl.recipes import effective_options
 from msmkit.training.trl.templates import (
     chat_template_file,
     check_aft_template,
@@ -142,16 +141,6 @@ class TRLBackend:
         with atomic_output_dir(output_dir) as staging:
             train_into(job, options, ref, lora_config, staging)
         return output_dir
-
-
-def effective_options(options: Any, base_model: str | None) -> TRLOptions:
-    """The options over their recipe; a continued adapter keeps its own LoRA config."""
-    opts = coerce_options(options)
-    continues_adapter = False
-    if opts.recipe is not None and base_model is not None:
-        with contextlib.suppress(ModelPathError):  # reported where the model is resolved
-            continues_adapter = resolve_model_ref(base_model).kind == "adapter"
-    return apply_recipe(opts, continues_adapter=continues_adapter)
 
 
 def _check_options(stage: str, options: TRLOptions) -> tuple[Any, Any]:

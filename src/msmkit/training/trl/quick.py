@@ -43,10 +43,10 @@ def quick_check(stage: str, options: Any, base_model: str | None) -> None:
     """Every check of ``TRLBackend.validate`` that needs no library import and no model."""
     from msmkit.errors import OptionError
     from msmkit.training.trl.attention import check_attention
-    from msmkit.training.trl.backend import effective_options
     from msmkit.training.trl.configs import check_lora, check_ranges, check_user_sft
     from msmkit.training.trl.mixing import check_mix
     from msmkit.training.trl.options import check_stage
+    from msmkit.training.trl.recipes import effective_options
     from msmkit.training.trl.templates import chat_template_file
 
     opts: TRLOptions = effective_options(options, base_model)

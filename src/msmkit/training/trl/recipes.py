@@ -121,3 +121,19 @@ def apply_recipe(options: TRLOptions, *, continues_adapter: bool = False) -> TRL
 def recipe_keys(options: TRLOptions) -> dict[str, Any]:
     """The recipe's own options (for the manifest and model card); {} without a recipe."""
     return load_recipe(options.recipe) if options.recipe else {}
+
+
+def effective_options(options: Any, base_model: str | None) -> TRLOptions:
+    """The options over their recipe; a continued adapter keeps its own LoRA config."""
+    import contextlib
+
+    from msmkit.errors import ModelPathError
+    from msmkit.training.trl.models import resolve_model_ref
+    from msmkit.training.trl.options import coerce_options
+
+    opts = coerce_options(options)
+    continues_adapter = False
+    if opts.recipe is not None and base_model is not None:
+        with contextlib.suppress(ModelPathError):  # reported where the model is resolved
+            continues_adapter = resolve_model_ref(base_model).kind == "adapter"
+    return apply_recipe(opts, continues_adapter=continues_adapter)
