@@ -70,6 +70,7 @@ def test_a_kind_consuming_the_spec_sits_mid_arm_and_a_report_spans_arms(
     # the plan-time spec reached the estimate
     assert chats["america"].estimate.items == principles
 
+    run.budget_usd = 2.5  # the run's dollar cap reaches every stage's context
     result = run.execute()
     assert result.complete
     # each arm's AFT trained on the chats made from its own spec (variants applied)
@@ -91,8 +92,15 @@ def test_a_kind_consuming_the_spec_sits_mid_arm_and_a_report_spans_arms(
         "eval/america/0/score": 2,  # midtrain.txt and aft.txt
         "eval/rules/0/score": 2,
     }
+    assert {row["budget"] for row in out.values()} == {2.5}
     manifest = result.manifest
     assert manifest["across_arms"] == [report.id]
+    # what reproducing it needs: the code, the command, and time per stage
+    source = manifest["source"]
+    assert len(source["commit"]) == 40 and isinstance(source["dirty"], bool)
+    assert manifest["argv"] and manifest["msmkit_version"] == msmkit.__version__
+    assert all(s["seconds"] is not None for s in manifest["stages"].values())
+    assert manifest["totals"] == {"dollars": 0, "gpu_seconds": 0}
     assert [e["name"] for e in manifest["arms"]["rules"]["seeds"][0]["evals"]] == ["score"]
     # a rerun finds everything done; the report ran once
     again = msmkit.run_experiment(exp, log_dir=tmp_path / "logs")
