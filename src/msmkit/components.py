@@ -173,6 +173,10 @@ class EvalTask:
 def _resolve(ref: Callable[..., Any] | str) -> Callable[..., Any]:
     if callable(ref):
         return ref
+    if "@" in ref and ref.rpartition("@")[0].endswith(".py"):  # an Inspect file task
+        from msmkit.evals.external import load_file_task
+
+        return load_file_task(ref)
     import importlib
 
     module, _, attr = ref.partition(":")

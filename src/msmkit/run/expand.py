@@ -326,7 +326,8 @@ class Expander:
         info = self.g.arms[walk.arm.name]
         for k, (ref, name) in enumerate(zip(refs, names, strict=True)):
             node = add_eval(self.g, ref, (*where, k), model, walk.arm.name, info)
-            walk.chain.eval_steps.append(EvalStep(name, ref.task, phase, node, dict(ref.args)))
+            task = node.options.task  # the resolved name (an Inspect file task: its path)
+            walk.chain.eval_steps.append(EvalStep(name, task, phase, node, dict(ref.args)))
             walk.put("eval", node)
 
     def _model_steps_after(self, walk: ArmWalk) -> list[str]:

@@ -106,13 +106,14 @@ def eval_names(graph: Graph, refs: list[EvalRef], where: Loc, arm: str) -> list[
         counts[ref.task] = counts.get(ref.task, 0) + 1
     names: list[str] = []
     for k, ref in enumerate(refs):
+        task = ref.task.rpartition("@")[2].replace("/", ".")  # Inspect names: pkg/x, f.py@x
         if ref.name:
             name = ref.name
         elif counts[ref.task] == 1 or not ref.args:
-            name = ref.task
+            name = task
         else:
             args = ",".join(f"{key}={ref.args[key]}" for key in sorted(ref.args))
-            name = f"{ref.task}[{args}]".replace("/", ".")
+            name = f"{task}[{args}]".replace("/", ".")
         if name in names:
             raise graph.error(
                 (*where, k),
@@ -152,7 +153,7 @@ def add_eval(
     from msmkit.stages.evaluate import EvalOptions, check_generate
 
     settings = graph.exp.eval
-    tentry = graph.entry("tasks", ref.task, (*where, "task"))
+    tentry = task_entry(graph, ref.task, (*where, "task"))
     memo = f"task:{tentry.name}:{sorted(ref.args.items())!r}"
     if memo not in graph._validated:
         check_args(graph, tentry, ref.args, where)
@@ -188,5 +189,20 @@ def add_eval(
     )
     node = graph.add("eval", options, {"model": model}, arm=arm, role="eval", where=where)
     info.note(node.entry)
-    info.note(get_registry("tasks").entry(ref.task))
+    info.note(tentry)
     return node
+
+
+def task_entry(graph: Graph, name: str, loc: Loc) -> Entry:
+    """A task of msmkit's registry, or any Inspect task by Inspect's name for it
+    (``package/task``, ``file.py@task``: :mod:`msmkit.evals.external`)."""
+    from msmkit.errors import UnknownComponentError
+    from msmkit.evals.external import inspect_task, is_inspect_name
+
+    if name in get_registry("tasks") or not is_inspect_name(name):
+        return graph.entry("tasks", name, loc)
+    try:
+        task = inspect_task(name, graph.ef.base_dir)
+    except UnknownComponentError as exc:
+        raise graph.error(loc, exc.message, exc.hint) from None
+    return Entry(task.name, task, "inspect", task.description.removeprefix("Inspect task "))

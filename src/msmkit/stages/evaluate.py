@@ -51,7 +51,8 @@ def task_fingerprint(task: Any) -> dict[str, Any]:
     for root in task.data_paths() if hasattr(task, "data_paths") else []:
         files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
         for path in files:
-            if path.suffix in (".py", ".pyc") or path.name.lower().startswith("readme"):
+            listed = path == root  # a file named in data counts whatever it is
+            if not listed and (path.suffix in (".py", ".pyc") or path.name.lower() == "readme.md"):
                 continue
             rel = path.relative_to(root.parent).as_posix()
             data[rel] = cached_sha256_file(path)
@@ -83,7 +84,11 @@ def task_schema(task: Any) -> dict[str, Any]:
     ref = task.task
     if callable(ref):
         return signature_schema(ref)
-    stamp = source_stamp(ref.partition(":")[0])
+    if "@" in ref:  # a file task: its file's size and mtime
+        st = Path(ref.rpartition("@")[0]).stat()
+        stamp: list[Any] | None = [ref, st.st_size, st.st_mtime_ns]
+    else:
+        stamp = source_stamp(ref.partition(":")[0])
     if stamp is None:
         return signature_schema(task.load())
     return cached("task-signature", [ref, stamp], lambda: signature_schema(task.load()))
@@ -220,9 +225,9 @@ class EvalKind:
 
     def fingerprint_extra(self, options: EvalOptions) -> dict[str, Any]:
         """The task's bank and prompt files: an edited bank reruns this task's evals."""
-        from msmkit.registry import get_registry
+        from msmkit.evals.external import resolve_task
 
-        return task_fingerprint(get_registry("tasks").get(options.task))
+        return task_fingerprint(resolve_task(options.task))
 
     def estimate(self, options: EvalOptions, upstream: dict[str, Estimate]) -> Estimate:
         notes = [f"args: {options.task_args}"] if options.task_args else []
@@ -233,11 +238,13 @@ class EvalKind:
     def run(self, ctx: StageContext) -> dict[str, Any]:
         from inspect_ai import eval_set
 
-        from msmkit.registry import get_registry
+        from msmkit.evals.external import resolve_task
+        from msmkit.registry import Entry
 
         opts: EvalOptions = ctx.options
-        entry = get_registry("tasks").entry(opts.task)
-        task_fn = entry.call("loading the task", entry.component.load)
+        component = resolve_task(opts.task)
+        entry = Entry(component.name, component, "", opts.task_provider or component.name)
+        task_fn = entry.call("loading the task", component.load)
         task = entry.call("building the task", task_fn, **opts.task_args)
         from msmkit.compare import task_name
 
