@@ -6,7 +6,11 @@ about. An option counts as named when, within one sentence of the document:
 - a one-word option occurs as a whole word;
 - an option with fewer than ``MIN_CONTENT`` content words (stopwords removed) occurs as
   its whole phrase (too few distinctive words to match them loosely);
-- otherwise at least ``FRACTION`` of its content words occur.
+- otherwise at least ``FRACTION`` of its content words occur, and at least ``FRACTION`` of
+  those that are not part of a name: the option's capitalized words (places, makers,
+  nationalities) carry no match on their own, so a text that says "invented in the United
+  States" does not name "a board game invented in the United States" unless the board game
+  is there too.
 
 Content words shared by many options of the installed banks (a bank's template, such as
 "made in China, sold at ...") are not counted as distinctive.
@@ -63,10 +67,16 @@ class EvalOption:
     text: str
     words: tuple[str, ...]  # the option's tokens
     content: frozenset[str]  # its content words
+    names: frozenset[str] = frozenset()  # content words capitalized inside the option
 
     @property
     def needed(self) -> int:
         return max(1, math.ceil(FRACTION * len(self.content) - 1e-9))
+
+    @property
+    def needed_plain(self) -> int:
+        """Hits needed among the content words outside names."""
+        return math.ceil(FRACTION * len(self.content - self.names) - 1e-9)
 
     @property
     def exact(self) -> bool:
@@ -75,7 +85,8 @@ class EvalOption:
 
     def matches(self, sentence_tokens: list[str], sentence_set: set[str]) -> bool:
         if not self.exact:
-            return len(self.content & sentence_set) >= self.needed
+            hits = self.content & sentence_set
+            return len(hits) >= self.needed and len(hits - self.names) >= self.needed_plain
         n = len(self.words)
         return any(
             tuple(sentence_tokens[i : i + n]) == self.words
@@ -140,8 +151,15 @@ def load_options(paths: Iterable[Path]) -> list[EvalOption]:
                     content = frozenset(w for w in words if w not in STOPWORDS)
                     if words and content:
                         seen.add((item, text))
-                        options.append(EvalOption(item, name, text, words, content))
+                        names = frozenset(_names(text)) & content
+                        options.append(EvalOption(item, name, text, words, content, names))
     return _drop_template_words(options)
+
+
+def _names(text: str) -> list[str]:
+    """Lower-cased words written with a capital after the first word (proper names)."""
+    cased = re.findall(r"[A-Za-z0-9]+", text)
+    return [w.lower() for w in cased[1:] if w[0].isupper()]
 
 
 def _drop_template_words(options: list[EvalOption]) -> list[EvalOption]:
@@ -150,7 +168,10 @@ def _drop_template_words(options: list[EvalOption]) -> list[EvalOption]:
     df = Counter(w for o in options for w in o.content)
     limit = max(COMMON_MIN, COMMON_SHARE * len(options))
     common = {w for w, n in df.items() if n > limit}
-    return [replace(o, content=o.content - common) if o.content - common else o for o in options]
+    return [
+        replace(o, content=o.content - common, names=o.names - common) if o.content - common else o
+        for o in options
+    ]
 
 
 @dataclass
