@@ -65,7 +65,12 @@ def test_a_file_task_beside_a_msmkit_task_runs_and_compares(
     out = json.loads(result.stdout)
     cell = out["comparison"]["arms"]["control"]["says_default/includes"]
     assert cell["value"] == 1.0 and cell["n_items"] == 4  # mockllm says "Default output"
-    assert any(c.startswith("spec_knowledge/") for c in out["comparison"]["columns"])
+    # mockllm never answers a letter: spec_knowledge scored nothing, and the run says so
+    (stage,) = out["unscored"]
+    assert stage.startswith("eval-") and "spec_knowledge scored nothing" in out["unscored"][stage]
+    columns = out["comparison"]["columns"]
+    assert not [c for c in columns if c.startswith("spec_knowledge/")]  # no zeros shown
+    assert any("spec_knowledge: no result" in n for n in out["comparison"]["notes"])
     manifest = json.loads((tmp_path / "logs" / "mixed" / "manifest.json").read_text())
     names = [e["name"] for e in manifest["arms"]["control"]["seeds"][0]["evals"]]
     assert names == ["spec_knowledge", "says_default"]

@@ -228,6 +228,7 @@ def run_cmd(experiment, run_name, output, log_dir, as_json, budget, dry_run, no_
                     "run_dir": str(folder.path),
                     "computed": result.computed,
                     "waiting": result.waiting,
+                    "unscored": result.unscored,
                     "comparison": table,
                 },
                 indent=2,
@@ -235,6 +236,8 @@ def run_cmd(experiment, run_name, output, log_dir, as_json, budget, dry_run, no_
             )
         )
         return
+    for stage, reason in result.unscored.items():
+        err_console().print(f"[red]No result:[/] {stage}: {reason}")
     if result.waiting:
         err_console().print(
             f"{len(result.waiting)} stage(s) waiting on external work; rerun the same "

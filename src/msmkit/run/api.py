@@ -33,6 +33,7 @@ class RunResult:
     statuses: dict[str, str] = field(default_factory=dict)
     computed: list[str] = field(default_factory=list)  # stage ids this run computed
     waiting: dict[str, str] = field(default_factory=dict)  # stage id -> what it waits for
+    unscored: dict[str, str] = field(default_factory=dict)  # eval stage id -> why no result
     comparison: dict[str, Any] | None = None
 
     @property
@@ -115,7 +116,7 @@ class Run:
         from msmkit import compare
         from msmkit.files import write_json_atomic
         from msmkit.run.manifest import build_manifest
-        from msmkit.run.results import arm_logs, results_of
+        from msmkit.run.results import arm_logs, results_of, unscored_notes
         from msmkit.run.runner import execute
 
         graph = self.plan(full=True)
@@ -146,15 +147,22 @@ class Run:
             manifest(statuses)
         statuses.update(outcome.statuses)
         table = compare.comparison(arm_logs(graph, statuses))
+        table["notes"].extend(unscored_notes(graph, statuses))
         write_json_atomic(folder.path / "comparison.json", table)
         (folder.path / "comparison.md").write_text(compare.to_markdown(table), encoding="utf-8")
         manifest(statuses, results_of(graph))
+        unscored = {
+            n.id: str(n.stage.outputs()["unscored"])
+            for n in graph.ordered()
+            if statuses.get(n.id) == "done" and n.stage.outputs().get("unscored")
+        }
         return RunResult(
             run_dir=folder.path,
             graph=graph,
             statuses=statuses,
             computed=outcome.computed,
             waiting=outcome.waiting,
+            unscored=unscored,
             comparison=table,
         )
 

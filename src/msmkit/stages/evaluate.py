@@ -211,6 +211,24 @@ def check_generate(settings: dict[str, Any], where: tuple = ("generate",)) -> No
             )
 
 
+UNSCORED_FLAGS = ("nothing_scored", "unscored")
+"""Metrics msmkit's tasks set to 1 when nothing was scored (no grader verdict, no decided
+answer): the eval finished, but it has no result to read."""
+
+
+def unscored_reason(metrics: dict[str, Any], task: str) -> str | None:
+    """Why an eval has no result (a task's unscored flag, or every metric NaN), or None."""
+    import math
+
+    flagged = [k for k, v in metrics.items() if k.rsplit("/", 1)[-1] in UNSCORED_FLAGS and v]
+    if flagged:
+        return f"{task} scored nothing ({flagged[0]} = 1): its rates are NaN"
+    numbers = [v for v in metrics.values() if isinstance(v, int | float)]
+    if not numbers or all(isinstance(v, float) and math.isnan(v) for v in numbers):
+        return f"{task} has no metric with a value"
+    return None
+
+
 class EvalKind:
     name = "eval"
     description = "Evaluate a checkpoint with a registered Inspect task"
@@ -291,6 +309,9 @@ class EvalKind:
         for score in log.results.scores if log.results else []:
             for metric_name, metric in score.metrics.items():
                 metrics[f"{opts.task}/{score.name}/{metric_name}"] = metric.value
+        unscored = unscored_reason(metrics, opts.task)
+        if unscored is not None:
+            ctx.note(f"[red]{ctx.label} on {', '.join(ctx.arms)}: nothing scored[/] ({unscored})")
         location = Path(str(log.location).removeprefix("file://"))
         with contextlib.suppress(ValueError):
             location = location.resolve().relative_to(ctx.dir.resolve())
@@ -299,4 +320,5 @@ class EvalKind:
             "model": model,
             "metrics": metrics,
             "samples": log.results.completed_samples if log.results else 0,
+            "unscored": unscored,
         }
