@@ -50,7 +50,7 @@ class RunUI:
         )
 
     def waiting(self, node: Any, message: str) -> None:
-        self.console.print(f"  [cyan]⏸[/] {node.label}: waiting — {message}", highlight=False)
+        self.console.print(f"  [cyan]⏸ waiting:[/] {node.label}: {message}", highlight=False)
 
     @contextmanager
     def progress(

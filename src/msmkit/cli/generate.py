@@ -144,7 +144,7 @@ def _llm(entry: Any, spec: Any, out: Path, raw: dict[str, Any], plan_only: bool)
     from msmkit.components import Estimate
 
     est = kind.estimate(opts, {"spec": Estimate("spec", artifact=spec)})
-    label = f"generate {spec.name} ({kind.label(opts).removeprefix('generate ')})"
+    label = f"generate {spec.name} {kind.label(opts).removeprefix('generate ')}"
     if plan_only:
         _print_estimate(label, est)
         click.echo(json.dumps({"documents": est.items, "dollars": est.dollars, **est.extra}))

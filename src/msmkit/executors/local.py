@@ -167,6 +167,7 @@ def accelerate_command(
         config = resolve_config(settings.config_file, base_dir)
     else:
         config = job_file.with_name(job_file.with_suffix("").name + ".accelerate.yaml")
+        config.parent.mkdir(parents=True, exist_ok=True)
         config.write_text(generated_config(settings.num_processes), encoding="utf-8")
     args = ["--config_file", str(config)]
     if settings.config_file is None or "num_processes" in settings.model_fields_set:
