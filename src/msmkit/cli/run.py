@@ -229,15 +229,22 @@ def run_cmd(experiment, run_name, output, log_dir, as_json, budget, dry_run, no_
                     "computed": result.computed,
                     "waiting": result.waiting,
                     "unscored": result.unscored,
+                    "failed": {k: str(v) for k, v in result.failed.items()},
                     "comparison": table,
                 },
                 indent=2,
                 default=str,
             )
         )
+        result.raise_first_failure()
         return
     for stage, reason in result.unscored.items():
         err_console().print(f"[red]No result:[/] {stage}: {reason}")
+    if result.failed:
+        err_console().print(
+            f"[red]{len(result.failed)} stage(s) failed[/]; the stages that did not need "
+            "them finished. Rerun the same command to retry them."
+        )
     if result.waiting:
         err_console().print(
             f"{len(result.waiting)} stage(s) waiting on external work; rerun the same "
@@ -248,3 +255,4 @@ def run_cmd(experiment, run_name, output, log_dir, as_json, budget, dry_run, no_
     for rich_table in compare.to_rich(table, graph.exp.name):
         out_console().print(rich_table)
     err_console().print(f"Run folder: {folder.path} (manifest.json, comparison.md)")
+    result.raise_first_failure()
