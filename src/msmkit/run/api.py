@@ -153,7 +153,11 @@ class Run:
         finally:
             manifest(statuses)
         statuses.update(outcome.statuses)
-        table = compare.comparison(arm_logs(graph, statuses))
+        table = compare.comparison(
+            arm_logs(graph, statuses),
+            pairs=graph.pairs,
+            correction=graph.exp.compare.correction,
+        )
         table["notes"].extend(unscored_notes(graph, statuses))
         write_json_atomic(folder.path / "comparison.json", table)
         (folder.path / "comparison.md").write_text(compare.to_markdown(table), encoding="utf-8")

@@ -82,11 +82,14 @@ class Expander:
                 self.g.arms[walk.arm.name].chains.append(walk.chain)
         for k, step in enumerate(self.exp.across_arms):
             self._across(k, step)
+        from msmkit.run.contrasts import resolve_pairs
+
+        self.g.pairs = resolve_pairs(self.g)
         return self.g
 
     # ------------------------------------------------------------------ arms
     def _arm_info(self, i: int, arm: Arm) -> ArmInfo:
-        info = ArmInfo(arm)
+        info = ArmInfo(arm, axes=dict(self.g.ef.axes.get(arm.name, {})))
         if arm.spec is None:
             return info
         from msmkit.variants import apply_variant
@@ -324,8 +327,9 @@ class Expander:
         names = eval_names(self.g, refs, where, walk.arm.name)
         model = walk.latest["model"]
         info = self.g.arms[walk.arm.name]
+        system = info.spec.text() if walk.arm.in_context and info.spec is not None else None
         for k, (ref, name) in enumerate(zip(refs, names, strict=True)):
-            node = add_eval(self.g, ref, (*where, k), model, walk.arm.name, info)
+            node = add_eval(self.g, ref, (*where, k), model, walk.arm.name, info, system)
             task = node.options.task  # the resolved name (an Inspect file task: its path)
             walk.chain.eval_steps.append(EvalStep(name, task, phase, node, dict(ref.args)))
             walk.put("eval", node)

@@ -118,6 +118,7 @@ class ArmInfo:
     components: list[Entry] = field(default_factory=list)
     chains: list[Chain] = field(default_factory=list)
     aft_data: Any | None = None  # the FileRef of an AFT set read from a file
+    axes: dict[str, Any] = field(default_factory=dict)  # a matrix arm's coordinates
 
     @property
     def corpus(self) -> Node | None:
@@ -147,6 +148,7 @@ class Graph:
         self.arms: dict[str, ArmInfo] = {}
         self.base: Any | None = None  # msmkit.run.modelref.ModelInput of a base from outside
         self.across: list[Node] = []
+        self.pairs: list[tuple[str, str]] | None = None  # declared contrasts, if any
         self._validated: set[str] = set()
 
     # ------------------------------------------------------------------ nodes
