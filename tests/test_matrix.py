@@ -108,7 +108,8 @@ def test_unknown_axis_without_set_is_an_error(plugin, tmp_path, base_model):
 def test_declared_contrasts_resolve_and_are_named(plugin, tmp_path, base_model):
     import msmkit
 
-    extra = "compare:\n  contrasts: [{axis: variant}, [pro-america-none-lr1.0, pro-america-none-lr2.0]]\n"
+    pair = "[pro-america-none-lr1.0, pro-america-none-lr2.0]"
+    extra = f"compare:\n  contrasts: [{{axis: variant}}, {pair}]\n"
     graph = msmkit.Run(write(tmp_path, base_model, extra), log_dir=tmp_path / "l").plan()
     assert len(graph.pairs) == 5  # 4 variant pairs (spec x lr), one explicit
     assert ("pro-affordability-none-lr1.0", "pro-affordability-rules-only-lr1.0") in graph.pairs
