@@ -97,6 +97,9 @@ def print_plan(graph, folder) -> None:
     paid = any(n.estimate.dollars for n in nodes)
     if paid:
         table.add_column("~$", justify="right")
+    gpu = sum(n.estimate.extra.get("gpu_hours") or 0 for n in nodes) >= 0.01
+    if gpu:
+        table.add_column("~GPU-h", justify="right")
     for node in nodes:
         status = node.stage.status
         row = [
@@ -110,6 +113,9 @@ def print_plan(graph, folder) -> None:
         ]
         if paid:
             row.append(f"{node.estimate.dollars:,.2f}" if node.estimate.dollars else "")
+        if gpu:
+            hours = node.estimate.extra.get("gpu_hours")
+            row.append(f"{hours:,.2f}" if hours else "")
         table.add_row(*row)
     console = err_console()
     console.print(table)
@@ -118,10 +124,17 @@ def print_plan(graph, folder) -> None:
             for note in node.estimate.notes:
                 console.print(f"  {short_id(node)}: {note}")
     todo = sum(1 for n in nodes if n.stage.status != "done")
-    dollars = sum(n.estimate.dollars for n in nodes)
+    dollars = sum(n.estimate.dollars for n in nodes if n.stage.status != "done")
+    hours = sum(n.estimate.extra.get("gpu_hours") or 0 for n in nodes if n.stage.status != "done")
+    arms = len(graph.arms)
+    seeds = len(graph.exp.all_seeds())
+    shape = f"{arms} arms" + (f" x {seeds} seeds" if seeds > 1 else "")
+    shared = sum(1 for n in nodes if len(n.arms) > 1)
     console.print(
-        f"{todo} of {len(nodes)} stages to run; estimated API cost ${dollars:.2f} "
-        "(tokens ≈ characters/4; offline generation and local training cost $0)."
+        f"{shape}; {todo} of {len(nodes)} stages to run ({shared} shared by several arms); "
+        f"estimated API cost ${dollars:,.2f}"
+        + (f", ~{hours:,.1f} GPU-hours (H100-class, 40% MFU)" if hours >= 0.01 else "")
+        + " (tokens ≈ characters/4; offline generation costs $0)."
     )
 
 

@@ -193,8 +193,15 @@ class Graph:
     def estimate_of(self, source: Source) -> Estimate:
         if isinstance(source, Node):
             return source.estimate
-        items = source.outputs.get("items")
-        return Estimate(source.artifact, items=items if isinstance(items, int) else 0)
+        out = source.outputs
+        items, tokens = out.get("items"), out.get("tokens")
+        extra = {"params": out["params"]} if out.get("params") else {}
+        return Estimate(
+            source.artifact,
+            items=items if isinstance(items, int) else 0,
+            tokens=tokens if isinstance(tokens, int) else 0,
+            extra=extra,
+        )
 
     def ordered(self) -> list[Node]:
         return list(self.nodes.values())  # insertion order is topological
