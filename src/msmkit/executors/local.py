@@ -52,9 +52,9 @@ def _only_accelerate_fields(settings: Any) -> None:
         )
 
 
-class InlineExecutor:
-    name = "none"
-    description = "In the msmkit process (debugging; tiny models)"
+class _OneProcess:
+    """An executor that trains in one process and takes no accelerate settings."""
+
     Options: ClassVar[type[Options]] = NoOptions
 
     def check(self, settings: Any, options: Any, backend: Any) -> None:
@@ -62,22 +62,20 @@ class InlineExecutor:
 
     def world_size(self, settings: Any, options: Any) -> int:
         return 1
+
+
+class InlineExecutor(_OneProcess):
+    name = "none"
+    description = "In the msmkit process (debugging; tiny models)"
 
     def run(self, job: Job, settings: Any, options: Any, ctx: Any) -> Path:
         job.inline()
         return job.output
 
 
-class ProcessExecutor:
+class ProcessExecutor(_OneProcess):
     name = "process"
     description = "One child process (the default: its GPU memory is freed before the evals)"
-    Options: ClassVar[type[Options]] = NoOptions
-
-    def check(self, settings: Any, options: Any, backend: Any) -> None:
-        _only_accelerate_fields(settings)
-
-    def world_size(self, settings: Any, options: Any) -> int:
-        return 1
 
     def run(self, job: Job, settings: Any, options: Any, ctx: Any) -> Path:
         return run_child(job, [sys.executable, "-m", job.module, str(job.job_file)])
