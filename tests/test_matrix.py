@@ -147,3 +147,74 @@ def test_an_in_context_arm_evaluates_the_base_with_the_spec_as_system_prompt(
     assert evals["in-context"].slots["model"].key == evals["plain"].slots["model"].key
     assert not [n for n in graph.ordered() if n.kind.name in ("midtrain", "aft", "corpus")]
     json.dumps(graph.arms["in-context"].axes)
+
+
+DOSES = """\
+name: doses
+base_model: {base}
+defaults:
+  generate: {{name: echo, options: {{n: 40}}}}
+  midtrain: {{backend: copy}}
+  aft: null
+matrix:
+  axes:
+    spec: [pro-america]
+    msm_tokens: [40, 80, full]
+"""
+
+
+def test_doses_are_nested_subsets_of_one_corpus(plugin, tmp_path, base_model):
+    import msmkit
+
+    exp = write(tmp_path, base_model, text=DOSES.format(base=base_model))
+    result = msmkit.run_experiment(exp, log_dir=tmp_path / "logs")
+    graph = result.graph
+    corpora = [n for n in graph.ordered() if n.kind.name == "corpus"]
+    assert len(corpora) == 1  # one generation, three doses
+    trained = {}
+    for name, info in graph.arms.items():
+        text = (info.chains[0].midtrain.stage.dir / "model" / "midtrain.txt").read_text()
+        trained[info.axes["msm_tokens"]] = {json.loads(line)["id"] for line in text.splitlines()}
+    assert trained[40] < trained[80] < trained["full"]
+    assert len(trained["full"]) == 40
+    doses = {
+        n.options.tokens: n.stage.outputs()
+        for n in graph.ordered()
+        if n.kind.name == "corpus-subset"
+    }
+    assert doses[40]["tokens"] >= 40 and doses[80]["tokens"] >= 80
+    assert doses[40]["tokens"] < doses[80]["tokens"]
+
+
+MATCHED = """\
+name: matched
+base_model: {base}
+defaults:
+  midtrain: {{backend: copy}}
+  aft: null
+token_match:
+  - {{what: corpus, by: samples, arms: [small, large]}}
+arms:
+  - {{name: small, spec: pro-america, generate: {{name: echo, options: {{n: 5}}}}}}
+  - {{name: large, spec: pro-affordability, generate: {{name: echo, options: {{n: 12}}}}}}
+  - {{name: alone, spec: pro-affordability, generate: {{name: echo, options: {{n: 9}}}}}}
+"""
+
+
+def test_token_matching_cuts_each_arm_to_the_groups_smallest(plugin, tmp_path, base_model):
+    import msmkit
+
+    exp = write(tmp_path, base_model, text=MATCHED.format(base=base_model))
+    result = msmkit.run_experiment(exp, log_dir=tmp_path / "logs")
+    sizes = {}
+    for name, info in result.graph.arms.items():
+        text = (info.chains[0].midtrain.stage.dir / "model" / "midtrain.txt").read_text()
+        sizes[name] = len(text.splitlines())
+    assert sizes == {"small": 5, "large": 5, "alone": 9}
+    matches = {
+        n.arms[0]: n.stage.outputs()
+        for n in result.graph.ordered()
+        if n.kind.name == "corpus-match"
+    }
+    assert matches["large"]["own"] == 12 and matches["large"]["matched_to"] == 5
+    assert matches["small"]["kept"] == 5 and "alone" not in matches

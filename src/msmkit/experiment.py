@@ -175,6 +175,23 @@ class Contrast(Options):
     levels: list[Any] | None = Field(None, min_length=2, max_length=2)
 
 
+class TokenMatch(Options):
+    """Arms trained on the same amount: each arm's corpus (``what: corpus``) or AFT set
+    (``chats``) is cut to the group's smallest, by tokens or samples. The group is ``arms``,
+    or, in a matrix, every set of arms that differ only in the ``across`` axis."""
+
+    what: Literal["corpus", "chats"] = "corpus"
+    by: Literal["tokens", "samples"] = "tokens"
+    arms: list[str] | None = Field(None, min_length=2)
+    across: str | None = None
+
+    @model_validator(mode="after")
+    def _one_group(self) -> TokenMatch:
+        if (self.arms is None) == (self.across is None):
+            raise ValueError("give arms: [..] or across: AXIS (one of them)")
+        return self
+
+
 class CompareSettings(Options):
     """Which pairs of arms the comparison tests, and the multiple-comparison correction."""
 
@@ -231,6 +248,9 @@ class Experiment(Options):
         None, description="axes expanded into arms named by their coordinates (msmkit.matrix)"
     )
     compare: CompareSettings = Field(default_factory=CompareSettings)
+    token_match: list[TokenMatch] = Field(
+        default_factory=list, description="groups of arms trained on the same amount of data"
+    )
     across_arms: list[StageStep] = Field(
         default_factory=list,
         description="stages run once over every arm's outputs (their starred slots, e.g. "

@@ -5,6 +5,7 @@ from msmkit.stages.corpus import CorpusKind
 from msmkit.stages.evaluate import EvalKind
 from msmkit.stages.filter import FilterKind
 from msmkit.stages.llm_docs import LLMDocsKind
+from msmkit.stages.sizes import ChatsMatchKind, CorpusMatchKind, CorpusSubsetKind
 from msmkit.stages.spec import SpecKind
 from msmkit.stages.tiny_base import TinyBaseKind
 from msmkit.stages.train import AFTKind, MidtrainKind
@@ -16,3 +17,5 @@ def register_stage_kinds(register):
         register(kind)
     register(FilterKind())
     register(LLMDocsKind())
+    for kind in (CorpusSubsetKind(), CorpusMatchKind(), ChatsMatchKind()):
+        register(kind)

@@ -65,12 +65,16 @@ class Expander:
         self.exp = graph.exp
 
     def run(self) -> Graph:
+        from msmkit.run.matching import match_groups
+
         for i, arm in enumerate(self.exp.arms):
             self.g.arms[arm.name] = self._arm_info(i, arm)
+        self.groups = match_groups(self.g)
         for seed in self.exp.all_seeds():
             dry = [self._start(i, arm, seed, dry=True) for i, arm in enumerate(self.exp.arms)]
             for walk in dry:
                 self._walk(walk)
+            self.dry = {walk.arm.name: walk for walk in dry}
             corpora = [c for w in dry for c in w.made.get("corpus", [])]
             chats = [c for w in dry for c in w.made.get("chats", [])]
             chats += [w.aft_file for w in dry if w.aft_file is not None]
@@ -139,7 +143,25 @@ class Expander:
             walk.chain.spec = node
             walk.put("spec", node, "spec")
         walk.aft_file = inputs.aft_file(self.g, i, arm)
+        if walk.aft_file is not None:  # the AFT set, for steps before aft (a size subset)
+            walk.put("chats", walk.aft_file, "aft-data")
+        else:
+            self._early_aft_stage(walk)
         return walk
+
+    def _early_aft_stage(self, walk: ArmWalk) -> None:
+        """``aft.data: {stage: ...}`` made up front when it needs nothing but the spec, so
+        steps before ``aft`` (a subset, a mix) can read it."""
+        aft = self.exp.aft_for(walk.arm)
+        if aft is None or not isinstance(aft.data, StageRef):
+            return
+        where = (*inputs.where(self.g, walk.i, walk.arm, "aft"), "data")
+        kind = self.g.entry("stages", aft.data.stage, (*where, "stage")).component
+        needs = {a for s, a in dict(kind.consumes).items() if not s.endswith("*")}
+        if needs <= set(walk.latest):
+            node = self._plugin_stage(walk, aft.data, where, wants="chats")
+            if node is not None:
+                walk.put("chats", node, "aft-data")
 
     def _check_steps(self, walk: ArmWalk) -> None:
         where = self._steps_loc(walk)
@@ -263,6 +285,7 @@ class Expander:
         what = _spec_title(self.g.arms[walk.arm.name].spec, walk.latest.get("spec"))
         if source is not None:
             what = source["path"].rstrip("/").rsplit("/", 1)[-1]
+        corpus = self._matched(walk, "corpus", corpus)
         node = add_training(
             self.g,
             walk,
@@ -302,6 +325,7 @@ class Expander:
             )
         if name is None:
             name = chats.label if isinstance(chats, Node) else chats.path("data").name
+        chats = self._matched(walk, "chats", chats)
         if self.exp.eval.before_aft:
             self._evals(walk, phase="before_aft")
         node = add_training(
@@ -315,6 +339,15 @@ class Expander:
         )
         walk.chain.aft = node
         walk.put("model", node, "aft")
+
+    def _matched(self, walk: ArmWalk, what: str, own: Source) -> Source:
+        """``own``, or its token-matched cut when the arm is in a match group."""
+        from msmkit.run.matching import apply_match
+
+        node = apply_match(self.g, self.groups, self.dry, walk, what, own)
+        if node is not own:
+            walk.put(what, node)
+        return node
 
     def _step_evals(self, walk: ArmWalk) -> None:
         if walk.dry:
