@@ -172,7 +172,7 @@ def test_doses_are_nested_subsets_of_one_corpus(plugin, tmp_path, base_model):
     corpora = [n for n in graph.ordered() if n.kind.name == "corpus"]
     assert len(corpora) == 1  # one generation, three doses
     trained = {}
-    for name, info in graph.arms.items():
+    for info in graph.arms.values():
         text = (info.chains[0].midtrain.stage.dir / "model" / "midtrain.txt").read_text()
         trained[info.axes["msm_tokens"]] = {json.loads(line)["id"] for line in text.splitlines()}
     assert trained[40] < trained[80] < trained["full"]
