@@ -151,6 +151,29 @@ class ServeSettings(Options):
         return value
 
 
+class ExecutorChoice(Options):
+    name: str | None = Field(None, description="a registered executor (`msmkit list executors`)")
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class StageExecution(Options):
+    """Where each stage runs: ``local`` (in the msmkit process, the default) or an executor
+    that runs a stage as a job elsewhere (``process``: a child process; a cluster plugin's).
+    ``kinds`` sets it per stage kind (``{midtrain: {name: slurm, options: {gpus: 8}}}``)."""
+
+    name: str = "local"
+    options: dict[str, Any] = Field(default_factory=dict)
+    kinds: dict[str, ExecutorChoice] = Field(default_factory=dict)
+
+    def for_kind(self, kind: str) -> tuple[str, dict[str, Any]]:
+        chosen = self.kinds.get(kind)
+        if chosen is None:
+            return self.name, dict(self.options)
+        name = chosen.name or self.name
+        base = self.options if name == self.name else {}
+        return name, {**base, **chosen.options}
+
+
 class EvalSettings(Options):
     """Settings shared by every eval of the experiment (a task's own ``generate`` wins)."""
 
@@ -243,6 +266,10 @@ class Experiment(Options):
     base_model: str | TinyBase | StageRef
     defaults: Defaults = Field(default_factory=Defaults)
     eval: EvalSettings = Field(default_factory=EvalSettings)
+    executor: StageExecution = Field(
+        default_factory=StageExecution,
+        description="where stages run: local (default), or an executor per experiment or kind",
+    )
     arms: list[Arm] = Field(default_factory=list)
     matrix: MatrixSettings | None = Field(
         None, description="axes expanded into arms named by their coordinates (msmkit.matrix)"

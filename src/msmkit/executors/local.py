@@ -37,6 +37,8 @@ ACCELERATE_FIELDS = ("num_processes", "config_file", "launch_args")
 
 
 def _only_accelerate_fields(settings: Any) -> None:
+    if settings is None:  # a whole stage, not a training launch
+        return
     extra = [
         key
         for key in ("config_file", "launch_args")
@@ -76,6 +78,7 @@ class InlineExecutor(_OneProcess):
 class ProcessExecutor(_OneProcess):
     name = "process"
     description = "One child process (the default: its GPU memory is freed before the evals)"
+    runs_stages = True  # `executor: {name: process}` runs whole stages in child processes
 
     def run(self, job: Job, settings: Any, options: Any, ctx: Any) -> Path:
         return run_child(job, [sys.executable, "-m", job.module, str(job.job_file)])

@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from msmkit.errors import MsmkitError
+from msmkit.errors import MsmkitError, RunError
 from msmkit.registry import Entry
 from msmkit.run.store import StageDir
 from msmkit.stagekit import StageContext, StillWaiting, Upstream
@@ -60,6 +60,7 @@ class StageJob:
     stage: StageDir
     label: str
     arms: list[str] = field(default_factory=list)
+    executor: tuple[Any, Any] | None = None  # (executor, its options): run elsewhere
 
     @property
     def kind(self) -> Any:
@@ -124,7 +125,7 @@ def run_stage(
             run=run,
         )
         try:
-            outputs = job.kind.run(ctx)
+            outputs = job.kind.run(ctx) if job.executor is None else run_elsewhere(job, ctx)
         except StillWaiting as exc:
             ui.waiting(job, str(exc))
             return StageResult("waiting", message=str(exc))
@@ -150,7 +151,40 @@ def run_stage(
         return StageResult("done", computed=True)
 
 
-def job_of(node: Any) -> StageJob:
+def run_elsewhere(job: StageJob, ctx: StageContext) -> dict[str, Any]:
+    """Run the stage through its executor (``python -m msmkit.run.worker``), which may
+    save a job id with ``ctx.set_waiting`` and raise StillWaiting; returns its outputs."""
+    from msmkit.executors import Job
+    from msmkit.files import read_json
+    from msmkit.run.worker import MODULE, RESULT, stage_payload
+
+    executor, options = job.executor  # type: ignore[misc]
+    result = job.stage.dir / RESULT
+    if ctx.waiting_state() is None:
+        result.unlink(missing_ok=True)  # a new attempt: never read an old attempt's result
+    work = Job(
+        name=f"stage {job.stage.name}",
+        module=MODULE,
+        job_file=job.stage.dir / "stage_job.json",
+        payload=stage_payload(job, ctx.run, ctx.budget_usd),
+        output=result,
+        inline=lambda: job.kind.run(ctx),
+        resources={"kind": job.kind.name, "label": job.label},
+    )
+    with ctx.progress() as advance:
+        work.progress = lambda step, total: advance(step, total=total, absolute=True)
+        executor.run(work, None, options, ctx)
+    found = read_json(result)
+    if "outputs" not in found:
+        raise RunError(
+            f"{job.label}: the executor finished but left no result ({result})",
+            hint="the job's log beside stage_job.json says what happened",
+        )
+    result.unlink()
+    return dict(found["outputs"])
+
+
+def job_of(node: Any, graph: Any = None) -> StageJob:
     return StageJob(
         entry=node.entry,
         options=node.options,
@@ -159,6 +193,7 @@ def job_of(node: Any) -> StageJob:
         stage=node.stage,
         label=node.label,
         arms=node.arms,
+        executor=None if graph is None else graph.executors.get(node.id),
     )
 
 
@@ -192,7 +227,8 @@ def execute(
             ui.note(f"[dim]… {node.label}: {why}[/]")
             continue
         try:
-            result = run_stage(job_of(node), run=run, ui=ui, wait=wait, budget_usd=budget_usd)
+            job = job_of(node, graph)
+            result = run_stage(job, run=run, ui=ui, wait=wait, budget_usd=budget_usd)
         except MsmkitError as exc:
             outcome.statuses[node.id] = "failed"
             outcome.failed[node.id] = exc
