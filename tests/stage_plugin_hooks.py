@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
-import msmkit
 from stage_plugins import TestPlugin
+
+import msmkit
 
 _plugin = TestPlugin()
 
