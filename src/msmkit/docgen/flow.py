@@ -89,7 +89,7 @@ def _run(p: Pipeline) -> dict[str, Any]:
     subs = p.list_step("subdomains", parents, ("name", "description"), "subdomains")
     sub_list = []  # (key, domain item, subdomain item)
     for parent in parents:
-        for sub in subs[parent.key]:
+        for sub in subs.get(parent.key, []):  # a probe leaves some parents out
             sub_list.append((key_of(parent.key, sub), parent.info, sub))
     ideas_k = _plan(p, len(sub_list))
 
@@ -116,6 +116,8 @@ def _run(p: Pipeline) -> dict[str, Any]:
         assertions[k] = kept
     t_parents = []
     for k, d, sub in sub_list:
+        if k not in assertions:  # left out by a probe
+            continue
         values = {**sub_values(d, sub), "assertions": _fmt_assertions(assertions[k])}
         t_parents.append(
             Parent(
@@ -130,7 +132,7 @@ def _run(p: Pipeline) -> dict[str, Any]:
     i_parents = []
     sizes = s.idea_parts(ideas_k)  # a pair's ideas, in parts of at most ideas_per_call
     for tp in t_parents:
-        for dt in types[tp.key]:
+        for dt in types.get(tp.key, []):
             for part, size in enumerate(sizes, 1):
                 values = {
                     **tp.values,
@@ -163,7 +165,7 @@ def _run(p: Pipeline) -> dict[str, Any]:
     d_parents = []
     for ip in i_parents:
         pool = assertions[ip.info["sub"]]
-        for n, idea in enumerate(ideas[ip.key]):
+        for n, idea in enumerate(ideas.get(ip.key, [])):
             chosen = _chosen(pool, idea.get("assertions"))
             d_parents.append(
                 Parent(

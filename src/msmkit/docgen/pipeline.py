@@ -101,7 +101,10 @@ class Pipeline(StepPipeline):
         price: Any = None,
         version: str = "1",
         probe: int | None = None,
+        limits: Any = None,
     ) -> None:
+        from msmkit.pricing import ModelLimits
+
         super().__init__(
             ctx,
             settings=settings,
@@ -114,6 +117,7 @@ class Pipeline(StepPipeline):
             temperature=settings.temperature,
         )
         self.executor, self.price = executor, price
+        self.limits = limits or ModelLimits()
         self.corpus_info = {"spec_name": spec_name, "spec_hash": spec_hash, "version": version}
         self.subject_name = (
             settings.subject_name
@@ -145,13 +149,14 @@ class Pipeline(StepPipeline):
         return self.system
 
     def tokens_for(self, step: str) -> tuple[int, int | None]:
+        from msmkit.genkit.checks import answer_budget
+
         s = self.settings
         doc = step == "documents"
-        max_tokens = s.document_max_tokens if doc else s.planning_max_tokens
+        answer = s.document_max_tokens if doc else s.planning_max_tokens
         reasoning = s.document_reasoning_tokens if doc else s.planning_reasoning_tokens
-        if reasoning:
-            max_tokens += reasoning  # the thinking budget never eats the answer's
-        return max_tokens, reasoning
+        max_tokens, sent, _ = answer_budget(answer, reasoning, self.limits)
+        return max_tokens, sent  # the thinking budget never eats the answer's
 
 
 __all__ = [
