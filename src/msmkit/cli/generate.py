@@ -204,3 +204,12 @@ def _offline(entry: Any, s: Any, out: Path, raw: dict[str, Any], plan_only: bool
                 writer.write(doc)
                 bar.advance(task)
     click.echo(json.dumps({"corpus": str(out), **corpus_stats(out)}))
+
+
+def _add_aft() -> None:
+    from msmkit.cli.generate_aft import aft_cmd
+
+    generate_group.add_command(aft_cmd)
+
+
+_add_aft()

@@ -107,10 +107,12 @@ def cost_estimate(
         "retries of rejected items not included",
     ]
     prefixes = sorted({p.prefix_tokens for p in planned if p.prefix_tokens})
-    for prefix in prefixes:
-        note = cache_note(model, limits, prefix)
-        if note:
-            lines.append(note)
+    below = [x for x in prefixes if cache_note(model, limits, x)]
+    if below:
+        note = cache_note(model, limits, below[-1]) or ""
+        if len(below) > 1:
+            note = note.replace(f"~{below[-1]:,} tokens", f"~{below[0]:,}-{below[-1]:,} tokens")
+        lines.append(note)
     hidden = max((p.hidden_tokens for p in planned), default=0)
     if hidden and limits.reasoning:
         lines.append(
