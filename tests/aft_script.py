@@ -72,10 +72,13 @@ def answer(req) -> str:
 
 
 def responder(key: str, body: dict) -> str:
-    """For the fake server (``FakeLLMServer(responder=...)``)."""
+    """For the fake server (``FakeLLMServer(responder=...)``). The OpenAI side of the fake
+    hands the responder the body without its system message: then a reasoning is written."""
     from fakes.core import default_key, text_of
 
-    system = body.get("system") or next(
-        (m.get("content") for m in body.get("messages", []) if m.get("role") == "system"), ""
+    system = text_of(body.get("system")) + "".join(
+        text_of(m.get("content"))
+        for m in body.get("messages", [])
+        if m.get("role") in ("system", "developer")
     )
-    return answer_text(default_key(body), reasoning="<reasoning>" in text_of(system))
+    return answer_text(default_key(body), reasoning="<reasoning>" in system if system else True)

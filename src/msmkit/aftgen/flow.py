@@ -294,6 +294,7 @@ def _respond_and_grade(p: AftPipeline, r: int, chats: list[Chat], state: State, 
         Parent(c.key, {"domain": c.domain, "kind": c.kind, "round": r}, {"user_prompt": c.prompt})
         for c in chats
     ]
+    p.reports["responses"].items += len(parents)
     answers = p.execute(
         "responses",
         parents,
@@ -312,6 +313,8 @@ def _respond_and_grade(p: AftPipeline, r: int, chats: list[Chat], state: State, 
         chat.requests["response"] = req.id
         chat.usage["response"] = dict(result.usage.__dict__)
         written.append(chat)
+    if chats and not written:
+        p.fail_all_rejected("responses")
     g_parents = [
         Parent(
             c.key,
@@ -326,6 +329,7 @@ def _respond_and_grade(p: AftPipeline, r: int, chats: list[Chat], state: State, 
         )
         for c in written
     ]
+    p.reports["grades"].items += len(g_parents)
     grades = p.execute("grades", g_parents, parse_grade, require_any=False)
     p.note_step("grades")
     verdicts: Counter[str] = Counter()
@@ -351,6 +355,8 @@ def _respond_and_grade(p: AftPipeline, r: int, chats: list[Chat], state: State, 
             if s.contamination == "remove":
                 continue
         state.accepted.append(chat)
+    if written and not verdicts:
+        p.fail_all_rejected("grades")
     report = p.reports["grades"]
     for word, n in verdicts.items():
         report.extra[word.lower()] = report.extra.get(word.lower(), 0) + n
