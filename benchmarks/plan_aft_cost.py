@@ -79,14 +79,14 @@ def reference_steps(target: int, spec: int, out_chat: int, rate: float) -> list[
             spec + r["question_template"] + listed,
             q_out,
             0,
-        ),  # fmt: skip
+        ),
         StepPlan(
             "responses",
             questions,
             spec + r["response_template"] + r["question_tokens"],
             min(2048, out_chat),
             0,
-        ),  # fmt: skip
+        ),
         StepPlan("filter", questions, spec + r["filter_template"] + out_chat + 45, 300, 0),
     ]
 

@@ -6,7 +6,6 @@ generations answered by the fake Anthropic server."""
 from __future__ import annotations
 
 import json
-import os
 from collections import Counter
 from pathlib import Path
 
@@ -51,8 +50,8 @@ def test_runs_end_to_end_on_the_tiny_model_against_the_fake(tmp_path):
     env = {"ANTHROPIC_API_KEY": "sk-ant-fake-0123456789abcdef"}
     with FakeLLMServer(responder=aft_script.responder) as server:
         env["ANTHROPIC_BASE_URL"] = server.url
-        result = run_cli("run", str(EXPERIMENT), "--json", "--log-dir", str(tmp_path / "logs"),
-                         cwd=tmp_path, env={**env, "PYTHONPATH": os.environ.get("PYTHONPATH", "")})  # fmt: skip
+        logs = str(tmp_path / "logs")
+        result = run_cli("run", str(EXPERIMENT), "--json", "--log-dir", logs, cwd=tmp_path, env=env)
         assert result.returncode == 0, result.stderr[-3000:]
         # the two styles ask the same planning requests and answer the same messages (the
         # fake keys a request by its user message): each key at most once per generation
