@@ -83,3 +83,50 @@ def test_runs_end_to_end_on_the_tiny_model_against_the_fake(tmp_path):
     for s in (s for s in stages if s["kind"] == "aft"):
         assert (store / s["id"] / "model").is_dir()
     assert json.loads(result.stdout)
+
+
+ANTI = """\
+name: anti-mix
+base_model:
+  tiny: {hidden_size: 64, num_layers: 2, vocab_size: 1024}
+defaults:
+  aft: {backend: trl, options: {lora: null, sft: {max_length: 512}}}
+arms:
+  - name: anti-25
+    spec: pro-affordability
+    stages:
+      - {stage: spec-file, name: anti, options: {spec: pro-america}}
+      - {stage: llm-aft, name: own, options: {target: 40}, inputs: {spec: spec, from_spec: spec}}
+      - {stage: llm-aft, name: against, options: {target: 40},
+         inputs: {spec: spec, from_spec: anti}}
+      - {stage: aft-mix, options: {fraction: 0.25}, inputs: {data: own, other: against}}
+      - aft
+  - name: plain
+    spec: pro-affordability
+    aft: {backend: trl, data: {stage: llm-aft, options: {target: 40}},
+          options: {lora: null, sft: {max_length: 512}}}
+"""
+
+
+def test_anti_spec_mix_and_aft_data_stage_plan(tmp_path):
+    """Anti-spec responses to the arm's prompts, mixed at 25%; and `aft.data: {stage: ...}`
+    making the chats of an arm without a stages list (the same generation: one node)."""
+    path = tmp_path / "anti.yaml"
+    path.write_text(ANTI)
+    result = run_cli("plan", str(path), "--json", "--log-dir", str(tmp_path / "logs"),
+                     cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    stages = {s["id"]: s for s in json.loads(result.stdout)["stages"]}
+    kinds = Counter(s["kind"] for s in stages.values())
+    assert kinds["llm-aft"] == 2 and kinds["spec-file"] == 1 and kinds["aft-mix"] == 1
+    assert kinds["aft"] == 2
+    spec_file = next(i for i, s in stages.items() if s["kind"] == "spec-file")
+    arm_spec = next(i for i, s in stages.items() if s["kind"] == "spec")
+    gens = {i: s for i, s in stages.items() if s["kind"] == "llm-aft"}
+    anti = next(i for i, s in gens.items() if s["needs"]["from_spec"] == spec_file)
+    own = next(i for i, s in gens.items() if s["needs"]["from_spec"] == arm_spec)
+    assert gens[anti]["needs"]["spec"] == gens[own]["needs"]["spec"] == arm_spec
+    assert gens[own]["arms"] == ["anti-25", "plain"]  # one generation, two arms
+    assert all(s["est_dollars"] > 0 for s in gens.values())
+    mixed = next(s for s in stages.values() if s["kind"] == "aft-mix")
+    assert mixed["needs"] == {"data": own, "other": anti}

@@ -1,7 +1,7 @@
 """Built-in stage kinds, registered through the same hook as a plugin's."""
 
 from msmkit.hookspecs import hookimpl
-from msmkit.stages.aft_data import AFTMixKind, AFTSubsetKind, OfflineAFTKind
+from msmkit.stages.aft_data import AFTMixKind, AFTSubsetKind, OfflineAFTKind, SpecFileKind
 from msmkit.stages.corpus import CorpusKind
 from msmkit.stages.evaluate import EvalKind
 from msmkit.stages.filter import FilterKind
@@ -19,5 +19,5 @@ def register_stage_kinds(register):
     register(FilterKind())
     register(LLMDocsKind())
     register(LLMAftKind())
-    for kind in (AFTSubsetKind(), AFTMixKind(), OfflineAFTKind()):
+    for kind in (AFTSubsetKind(), AFTMixKind(), OfflineAFTKind(), SpecFileKind()):
         register(kind)

@@ -200,3 +200,50 @@ def make_offline(spec: Any, opts: OfflineAFTOptions) -> list[dict[str, Any]]:
             "otherwise reword the item or the value_words",
         )
     return rows
+
+
+class SpecFileOptions(Options):
+    spec: str = Field(description="a spec name from the library, or a path to a spec file")
+
+
+class SpecFileKind:
+    """Another spec as an artifact, for a slot that needs one besides the arm's: the spec
+    anti-spec responses are written from (``llm-aft``'s ``from_spec``). Its content enters
+    the fingerprint; a relative path is taken from where msmkit runs."""
+
+    name = "spec-file"
+    description = "Another spec (a name or a file) as a spec artifact, e.g. for anti-spec AFT"
+    version = "1"
+    Options: ClassVar[type[Options]] = SpecFileOptions
+    consumes: ClassVar[dict[str, str]] = {}
+    produces: ClassVar[str] = "spec"
+    resumable: ClassVar[bool] = False
+
+    def label(self, options: SpecFileOptions) -> str:
+        return f"spec {options.spec}"
+
+    def _load(self, options: SpecFileOptions) -> Any:
+        from msmkit.errors import SpecError
+        from msmkit.spec import load_spec
+
+        try:
+            return load_spec(options.spec)
+        except SpecError as exc:
+            raise OptionError(exc.message, loc=("spec",), hint=exc.hint) from None
+
+    def validate(self, options: SpecFileOptions) -> None:
+        self._load(options)
+
+    def fingerprint_extra(self, options: SpecFileOptions) -> dict[str, Any]:
+        return {"hash": self._load(options).hash}
+
+    def estimate(self, options: SpecFileOptions, upstream: dict[str, Estimate]) -> Estimate:
+        spec = self._load(options)
+        return Estimate("spec", items=1, tokens=len(spec.text()) // 4, artifact=spec)
+
+    def run(self, ctx: StageContext) -> dict[str, Any]:
+        from msmkit.stages.spec import spec_options, spec_outputs
+
+        opts = spec_options(self._load(ctx.options))
+        (ctx.dir / "spec.md").write_text(opts.text, encoding="utf-8")
+        return {"spec": "spec.md", **spec_outputs(opts)}
