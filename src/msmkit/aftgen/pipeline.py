@@ -57,7 +57,6 @@ class AftPipeline(StepPipeline):
             temperature=settings.temperature,
         )
         self.spec, self.from_spec, self.limits, self.version = spec, from_spec, limits, version
-        self.anti = from_spec.hash != spec.hash
         self.common = {
             "spec_name": spec.name,
             "subject_name": spec.subject,
