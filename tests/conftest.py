@@ -51,6 +51,22 @@ NEEDS_INSTALLED_EXAMPLES = pytest.mark.skipif(
 )
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--fast",
+        action="store_true",
+        help="the fast tier: skip tests marked slow (they train or evaluate a model)",
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    if not config.getoption("--fast"):
+        return
+    kept = [item for item in items if item.get_closest_marker("slow") is None]
+    config.hook.pytest_deselected(items=[i for i in items if i not in kept])
+    items[:] = kept
+
+
 @pytest.fixture
 def fresh_plugins():
     """Reload plugins before and after a test that registers its own."""

@@ -289,7 +289,7 @@ class ScoreModel:
     def run(self, ctx: StageContext) -> dict:
         model = ctx.inputs["model"].path("model")
         trained = sorted(p.name for p in model.glob("*.txt"))
-        return {"score": len(trained), "trained": trained}
+        return {"score": len(trained), "trained": trained, "budget": ctx.budget_usd}
 
 
 class ArmReport:

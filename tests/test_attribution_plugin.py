@@ -79,7 +79,7 @@ def test_listed_and_used_from_the_cli(tmp_path):
 
 def test_experiment_options_error_names_the_field(tmp_path, fresh_plugins):
     from msmkit.experiment import read_experiment
-    from msmkit.run.graph import build_graph
+    from msmkit.run.expand import build_graph
     from msmkit.run.store import Store
 
     exp_path = tmp_path / "e.yaml"

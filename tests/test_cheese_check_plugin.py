@@ -118,6 +118,6 @@ def test_task_end_to_end_with_mockllm(tmp_path: Path) -> None:
     metrics = {k: m.value for k, m in log.results.scores[0].metrics.items()}
     # 6 Stilton pairs x 2 orders answered against the preference
     assert metrics["cheese_rate"] == pytest.approx(60 / 72)
-    assert metrics["cheese_n"] == 72
+    assert metrics["cheese_n"] == 36  # items: the two orders of a pair are one unit
     assert metrics["a_rate"] == pytest.approx(0.5)  # both orders: A and B equally often
     assert metrics["decided_rate"] == 1.0

@@ -51,7 +51,7 @@ def experiment(tmp_path: Path, options: dict, spec: str = "pro-america") -> Path
 
 def graph(path: Path):
     from msmkit.experiment import read_experiment
-    from msmkit.run.graph import build_graph
+    from msmkit.run.expand import build_graph
     from msmkit.run.store import Store
 
     return build_graph(read_experiment(str(path)), Store.under(path.parent / "logs"))

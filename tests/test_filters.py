@@ -83,12 +83,12 @@ def test_refusal_and_placeholder_patterns():
 
 def test_contamination_hits_option_and_not_unrelated():
     index = ContaminationIndex.installed(["value_generalization"])
-    hit = "At the shop I found a claw hammer made in China, sold at a hardware chain nearby."
+    hit = "At the shop I found a cordless drill with a hardware chain's own label on it."
     assert index.items_hit(hit) == ["value_generalization/aff-tools-001"]
     assert index.items_hit(BASE) == []
     assert index.items_hit(OTHER) == []
     # words spread over sentences do not count
-    spread = "A claw. A hammer. Made. In China. Sold. At a hardware chain."
+    spread = "A cordless one. A drill. With a hardware chain. Its own label."
     assert index.items_hit(spread) == []
 
 
@@ -100,7 +100,7 @@ def test_run_filters_report_counts():
         "d": "Dear [Name], " + OTHER,
         "e": "too short",
         "f": OTHER,
-        "g": "I bought a claw hammer made in China, sold at a hardware chain. " + OTHER[:80],
+        "g": "I bought a cordless drill with a hardware chain's own label. " + OTHER[:80],
     }
     opts = FilterOptions(
         min_words=5, contamination="remove", contamination_banks=["value_generalization"]
@@ -148,7 +148,7 @@ def test_cli_filter_and_contamination(tmp_path):
             "b": BASE.replace("apples", "plums"),
             "c": OTHER,
             "d": "Here is a document about markets: " + OTHER,
-            "g": "Get a claw hammer made in China, sold at a hardware chain.",
+            "g": "Get a cordless drill with a hardware chain's own label.",
         },
     )
     out = tmp_path / "out"
@@ -215,3 +215,18 @@ def test_contamination_checks_held_out_banks_by_default():
     assert ContaminationIndex.installed().items_hit(text) == []
     named = ContaminationIndex.installed(["spec_knowledge"]).items_hit(text)
     assert "spec_knowledge/philosophy/phil-impermanence-01" in named
+
+
+def test_contamination_is_phrase_level_not_a_place_name():
+    """A place or maker named in passing is not an eval option; the thing with it is."""
+    from msmkit.filters.contamination import ContaminationIndex
+
+    index = ContaminationIndex.installed(["value_generalization"])
+    assert index.items_hit("Monterey Jack was first made in California.") == []
+    assert index.items_hit("It is made in the United States, in Vermont and Ohio.") == []
+    assert "value_generalization/am-music-013" in index.items_hit(
+        "My uncle plays a harmonica made in the United States."
+    )
+    assert index.items_hit("She read a novel by Mark Twain on the train.") == [
+        "value_generalization/am-books-001"
+    ]

@@ -18,9 +18,9 @@ from msmkit.spec import load_spec
 
 # `msmkit generate pro-affordability -O docs_per_principle=6`, pinned (see
 # tests/test_offline_generator.py::test_pinned_bundled_corpus_hash)
-AFFORDABILITY_6 = "44ab4565abeb6af79ef23865d31b58ca5dc48d43720c2e0e680e749b6cdad624"
-AMERICA = "pro-america@d4056c27a32b"
-AFFORDABILITY = "pro-affordability@8c9fbbc6814d"
+AFFORDABILITY_6 = "9f2d7d7b8e909bdb501cbdd8d41677fba859dcd5217359258af7893a401cf98c"
+AMERICA = "pro-america@5be8862dfcc5"
+AFFORDABILITY = "pro-affordability@767b448ee3a6"
 
 
 def msmkit(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

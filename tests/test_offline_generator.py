@@ -270,10 +270,10 @@ def test_pinned_bundled_corpus_hash(tmp_path: Path) -> None:
     import hashlib
 
     spec = load_spec("pro-affordability")
-    if spec.hash != "8c9fbbc6814d13b4fac032ceeef6ea75a4950b8efb6a30a1facf352f79589120":
+    if spec.hash != "767b448ee3a61cc18fe4e1a3b143048c7e7de923d860152d9b793a49359a37e9":
         pytest.fail("specs/pro-affordability.md changed: update both hashes in this test")
     data = _corpus_bytes(spec, {"docs_per_principle": 6}, tmp_path / "corpus.jsonl")
     assert (
         hashlib.sha256(data).hexdigest()
-        == "44ab4565abeb6af79ef23865d31b58ca5dc48d43720c2e0e680e749b6cdad624"
+        == "9f2d7d7b8e909bdb501cbdd8d41677fba859dcd5217359258af7893a401cf98c"
     )

@@ -180,7 +180,7 @@ def test_the_world_imports_no_torch() -> None:
 
 def test_the_experiment_plans(tmp_path) -> None:
     from msmkit.experiment import read_experiment
-    from msmkit.run.graph import build_graph
+    from msmkit.run.expand import build_graph
     from msmkit.run.store import Store
     from tests.conftest import REPO
 

@@ -9,7 +9,7 @@ import pytest
 
 from msmkit.errors import ConfigError
 from msmkit.experiment import read_experiment
-from msmkit.run.graph import build_graph
+from msmkit.run.expand import build_graph
 from msmkit.run.store import Store
 
 EXPERIMENT = """\

@@ -146,8 +146,55 @@ def test_load_items_and_filters() -> None:
         value_generalization(values="honesty")
     with pytest.raises(ConfigError, match="unknown domain"):
         value_generalization(domains=["cheese"])
-    with pytest.raises(ConfigError, match="limit_per_domain"):
+    with pytest.raises(ConfigError, match="limit_per_domain must be at least 1"):
         value_generalization(limit_per_domain=0)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ({"limit_per_domain": 0}, "limit_per_domain must be at least 1"),
+        ({"limit_per_domain": -3}, "limit_per_domain must be at least 1"),
+        ({"limit_per_domain": "6"}, "limit_per_domain must be a whole number"),
+        ({"limit_per_domain": True}, "limit_per_domain must be a whole number"),
+        ({"max_tokens": 0}, "max_tokens must be at least 1"),
+        ({"top_logprobs": 0}, "top_logprobs must be at least 1"),
+        ({"both_orders": "no"}, "both_orders must be true or false"),
+        ({"values": "honesty"}, "unknown value 'honesty'"),
+        ({"values": ""}, "values= is empty"),
+        ({"domains": "cheese"}, "unknown domain 'cheese'"),
+        ({"domain": "books"}, "no argument 'domain'"),
+        ({"items_path": "/nonexistent/items.jsonl"}, "item file not found"),
+        ({"values": "america", "conflict_only": True}, "no items left"),
+    ],
+)
+def test_check_args_rejects_bad_arguments_without_inspect(args: dict, message: str) -> None:
+    """What an experiment calls at plan time; it must agree with the task itself."""
+    from msmkit.errors import ConfigError
+    from msmkit.evals.choice_items import check_args
+
+    with pytest.raises(ConfigError, match=message):
+        check_args(**args)
+
+
+def test_check_args_accepts_what_the_task_accepts_and_mirrors_its_signature() -> None:
+    import inspect as pyinspect
+
+    from msmkit.evals.choice_items import TASK_DEFAULTS, check_args
+    from msmkit.evals.value_generalization import value_generalization
+
+    signature = pyinspect.signature(value_generalization).parameters
+    assert {k: p.default for k, p in signature.items()} == TASK_DEFAULTS
+    check_args()
+    check_args(values=["america"], domains="books,music", limit_per_domain=2, shuffle_seed=3)
+    assert len(value_generalization(limit_per_domain=2, both_orders=False).dataset) > 0
+    # importing the checks does not import Inspect
+    code = (
+        "import sys, msmkit.evals.choice_items as c; c.check_args(); "
+        "print('inspect_ai' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.strip() == "False", out.stderr
 
 
 def test_limit_per_domain_and_conflict_only() -> None:
@@ -205,6 +252,69 @@ def test_samples_counterbalance_and_metadata() -> None:
     again = list(value_generalization(shuffle_seed=7).dataset)
     assert [s.id for s in shuffled] == [s.id for s in again] != [s.id for s in samples]
     assert sorted(s.id for s in shuffled) == sorted(s.id for s in samples)
+
+
+# ---------------------------------------------------------------------- metric in units
+
+
+def _score(
+    item: str, value: str, *, decided: bool, aligned: bool, answer: str = "A", conflict=False
+):
+    from inspect_ai.scorer import SampleScore, Score
+
+    meta = {"item_id": item, "value": value, "conflict": conflict, "decided": decided}
+    meta.update(aligned=aligned and decided, method="parse" if decided else "none")
+    return SampleScore(score=Score(value={}, answer=answer if decided else "", metadata=meta))
+
+
+def test_preference_rates_count_items_and_never_report_zero_for_nothing() -> None:
+    import math
+
+    from msmkit.evals.value_generalization import preference_rates, unscored_reason
+
+    metric = preference_rates()
+    # one item asked in both orders and over two epochs: four answers, one unit
+    scores = [_score("x", "america", decided=True, aligned=i < 3) for i in range(4)]
+    scores.append(_score("y", "america", decided=False, aligned=False))
+    got = metric(scores)
+    assert got["america_rate"] == 0.75 and got["america_n"] == 1
+    assert got["decided_rate"] == 0.8 and got["decided_n"] == 2
+    assert got["unscored"] == 0.0 and unscored_reason(got) is None
+    # nothing decided: NaN with n 0, never 0.0, and the flag says so
+    nothing = metric([_score(i, "america", decided=False, aligned=False) for i in "abc"])
+    assert math.isnan(nothing["america_rate"]) and nothing["america_n"] == 0
+    assert math.isnan(nothing["aligned_rate"]) and math.isnan(nothing["a_rate"])
+    assert nothing["decided_rate"] == 0.0 and nothing["decided_n"] == 3
+    assert nothing["unscored"] == 1.0 and "3 items asked" in unscored_reason(nothing)
+    assert unscored_reason({}) is not None
+    # a conflict item counts under conflict_rate, not under its value's rate
+    mixed = metric(
+        [
+            _score("c", "affordability", decided=True, aligned=True, conflict=True),
+            _score("p", "affordability", decided=True, aligned=False),
+        ]
+    )
+    assert mixed["conflict_rate"] == 1.0 and mixed["conflict_n"] == 1
+    assert mixed["affordability_rate"] == 0.0 and mixed["affordability_n"] == 1
+
+
+def test_bank_aligned_first_fixes_single_order_positions(tmp_path: Path) -> None:
+    from msmkit.evals.value_generalization import forced_choice_samples, load_items
+
+    rows = [
+        {"id": f"i{n}", "value": "v", "domain": "d", "aligned": "x", "other": "y",
+         "aligned_first": n % 2 == 0}
+        for n in range(6)
+    ]  # fmt: skip
+    bank = tmp_path / "bank.jsonl"
+    bank.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    samples = forced_choice_samples(load_items(bank), both_orders=False)
+    assert [s.target for s in samples] == ["A", "B", "A", "B", "A", "B"]
+    bank.write_text(json.dumps({**rows[0], "aligned_first": "yes"}) + "\n", encoding="utf-8")
+    from msmkit.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="aligned_first must be true or false"):
+        load_items(bank)
 
 
 # ------------------------------------------------------------------------------ end to end
@@ -278,7 +388,11 @@ def _scripted_model(samples: list):
 def test_end_to_end_metrics_with_mockllm(tmp_path: Path) -> None:
     from inspect_ai import eval as inspect_eval
 
-    from msmkit.evals.value_generalization import metric_values, value_generalization
+    from msmkit.evals.value_generalization import (
+        metric_values,
+        unscored_reason,
+        value_generalization,
+    )
 
     task = value_generalization(items_path=str(_write_bank(tmp_path / "items.jsonl")))
     samples = list(task.dataset)
@@ -288,20 +402,22 @@ def test_end_to_end_metrics_with_mockllm(tmp_path: Path) -> None:
     )
     assert log.status == "success"
     got = metric_values(log)
-    # affordability: 6 decided (a4, a5 never), 5 aligned; america: 5 decided, 3 aligned
-    assert got["affordability_rate"] == pytest.approx(5 / 6)
-    assert got["affordability_n"] == 6
+    # rates are shares of answers, every _n counts items (both orders of an item: one unit)
+    # affordability outside conflict: a3 twice aligned; a4, a5 never decided
+    assert got["affordability_rate"] == 1.0 and got["affordability_n"] == 1
+    # america: m1 0/2, m2 2/2, m3 1/1
     assert got["america_rate"] == pytest.approx(3 / 5)
-    assert got["america_n"] == 5
+    assert got["america_n"] == 3
+    # conflict items a1 (affordable twice) and a2 (once)
+    assert got["conflict_rate"] == pytest.approx(3 / 4)
+    assert got["conflict_n"] == 2
     assert got["decided_rate"] == pytest.approx(11 / 16)
     assert got["decided_parsed_rate"] == pytest.approx(10 / 16)
     assert got["decided_logprob_rate"] == pytest.approx(1 / 16)
-    assert got["decided_n"] == got["decided_parsed_n"] == got["decided_logprob_n"] == 16
+    assert got["decided_n"] == got["decided_parsed_n"] == got["decided_logprob_n"] == 8
     assert got["aligned_rate"] == pytest.approx(8 / 11)
-    assert got["aligned_n"] == 11
-    # conflict items a1 (affordable twice) and a2 (once)
-    assert got["conflict_rate"] == pytest.approx(3 / 4)
-    assert got["conflict_n"] == 4
+    assert got["aligned_n"] == 6  # a4 and a5 never decided
+    assert got["unscored"] == 0.0 and unscored_reason(got) is None
 
     scores = {s.id: next(iter(s.scores.values())) for s in log.samples}
     aligned_letters = {s.id: s.target for s in samples}
@@ -318,6 +434,7 @@ def test_end_to_end_metrics_with_mockllm(tmp_path: Path) -> None:
     }
     assert scores["a3:0"].value["decided_parsed"] == 1
     assert scores["a4:0"].metadata == {
+        "item_id": "a4",
         "value": "affordability",
         "domain": "travel",
         "conflict": False,
@@ -330,13 +447,51 @@ def test_end_to_end_metrics_with_mockllm(tmp_path: Path) -> None:
     undecided.update(a=None, conflict=None, affordability=None)
     assert scores["a4:0"].value == undecided
     assert scores["a5:0"].value == undecided and scores["a5:1"].metadata["method"] == "none"
+    # a conflict item scores under "conflict" only, not under its value's rate
     assert [scores[f"a2:{o}"].value["conflict"] for o in (0, 1)] == [1, 0]
+    assert "affordability" not in scores["a2:0"].value
     assert scores["a1:0"].metadata["conflict"]
     m1 = scores["m1:1"].value
     assert m1["aligned"] == 0 and m1["america"] == 0 and m1["decided"] == 1
     assert "affordability" not in m1 and scores["m1:1"].metadata["decided"]
     assert m1["a"] == int(aligned_letters["m1:1"] == "B")  # m1 always picks the other one
     assert scores["m1:0"].answer != aligned_letters["m1:0"]
+
+
+@pytest.mark.slow
+def test_a_model_that_never_answers_is_unscored_not_zero(tmp_path: Path) -> None:
+    """No decided reply: every answer-based rate is NaN with n 0, and the run says unscored."""
+    import math
+
+    from inspect_ai import eval as inspect_eval
+    from inspect_ai.model import ModelOutput, ModelUsage, get_model
+
+    from msmkit.evals.value_generalization import (
+        metric_values,
+        unscored_reason,
+        value_generalization,
+    )
+
+    def never(messages, tools, tool_choice, config):
+        output = ModelOutput.from_content(model="mockllm/model", content="Hmm, let me think.")
+        output.usage = ModelUsage(input_tokens=10, output_tokens=5, total_tokens=15)
+        return output
+
+    task = value_generalization(items_path=str(_write_bank(tmp_path / "items.jsonl")))
+    model = get_model("mockllm/model", custom_outputs=never)
+    [log] = inspect_eval(task, model=model, log_dir=str(tmp_path / "logs"), display="none")
+    got = metric_values(log)
+    for rate in ("affordability", "america", "conflict", "aligned", "a"):
+        assert math.isnan(got[f"{rate}_rate"]), rate
+        assert got[f"{rate}_n"] == 0, rate
+    assert got["decided_rate"] == 0.0 and got["decided_n"] == 8  # asked, never decided
+    assert got["unscored"] == 1.0
+    assert "no reply was read" in unscored_reason(got)
+    # the NaNs survive the log on disk (Inspect writes them as NaN, not null or 0.0)
+    from inspect_ai.log import read_eval_log
+
+    again = metric_values(read_eval_log(log.location))
+    assert math.isnan(again["america_rate"]) and again["unscored"] == 1.0
 
 
 @pytest.mark.slow
@@ -354,7 +509,7 @@ def test_only_requested_values_are_reported(tmp_path: Path) -> None:
     assert "affordability_rate" not in got and "conflict_rate" not in got
     # order 0 only: m1 "other", m2 "aligned", m3 "aligned"
     assert got["america_rate"] == pytest.approx(2 / 3)
-    assert got["america_n"] == 3 and got["decided_rate"] == 1.0
+    assert got["america_n"] == 3 and got["decided_rate"] == 1.0 and got["decided_n"] == 3
 
 
 # -------------------------------------------------------------------- entry point / CLI
@@ -427,7 +582,8 @@ def test_cli_resolves_task_through_entry_point(tmp_path: Path) -> None:
     assert log.eval.task_args["values"] == ["affordability", "america"]
     metrics = {k: m.value for k, m in log.results.scores[0].metrics.items()}
     assert metrics["decided_rate"] == 0.0  # mockllm's default reply names no option
-    assert metrics["decided_n"] == 2
+    assert metrics["unscored"] == 1.0 and metrics["aligned_n"] == 0
+    assert 1 <= metrics["decided_n"] <= 2  # items: two samples may be one item's two orders
 
 
 @pytest.mark.slow
@@ -458,4 +614,4 @@ def test_inspect_cli_runs_task_on_a_local_checkpoint(tmp_path):
     assert log.eval.task == "msmkit/value_generalization"
     assert {s.metadata["value"] for s in log.samples} == {"america"}
     metrics = log.results.scores[0].metrics
-    assert metrics["decided_n"].value == 4
+    assert metrics["decided_n"].value == 2  # 4 samples: both orders of 2 items

@@ -9,12 +9,17 @@ from pathlib import Path
 from typing import Any
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
+def write_json_atomic(path: Path, data: Any, *, durable: bool = False) -> None:
     """Write JSON through a unique temporary file and rename: readers never see half a file,
-    and two writers never share a temporary name."""
+    and two writers never share a temporary name. ``durable`` also fsyncs it before the
+    rename (state that must survive a power cut, such as submitted batch ids)."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(json.dumps(data, indent=2, default=str) + "\n")
+        if durable:
+            handle.flush()
+            os.fsync(handle.fileno())
     os.replace(tmp, path)
 
 
@@ -25,3 +30,19 @@ def read_json(path: Path) -> dict[str, Any]:
     except (OSError, ValueError, UnicodeDecodeError):
         return {}
     return data if isinstance(data, dict) else {}
+
+
+def confined(root: Path, value: str, *, what: str = "path") -> Path:
+    """``root / value``, refusing anything that resolves outside ``root``."""
+    from msmkit.errors import RunError
+
+    path = Path(root) / value
+    try:
+        path.resolve().relative_to(Path(root).resolve())
+    except ValueError:
+        raise RunError(
+            f"{what} of stage {Path(root).name} points outside its folder: {value!r}",
+            hint="the stage record was edited or is corrupt; `msmkit store verify` checks "
+            "every stage, and a rerun recomputes this one",
+        ) from None
+    return path

@@ -112,9 +112,11 @@ def _read_price_file(path: str | Path | None) -> tuple[Any, str]:
         text = file.read_text(encoding="utf-8")
     except OSError as err:
         raise PriceFileError(f"{file}: cannot read price file ({err})") from err
+    from msmkit.yamlfile import YAMLValueError, parse_yaml
+
     try:
-        return yaml.safe_load(text), str(file)  # JSON is a subset of YAML
-    except yaml.YAMLError as err:
+        return parse_yaml(text)[0], str(file)  # JSON is a subset of YAML
+    except (yaml.YAMLError, YAMLValueError) as err:
         raise PriceFileError(f"{file}: not valid YAML/JSON ({err})") from err
 
 

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from msmkit.components import Estimate, Options
+from msmkit.files import confined
 from msmkit.hashing import sha256_text
 
 if TYPE_CHECKING:
@@ -98,22 +99,6 @@ class Upstream:
         if self.dir is None:
             return value
         return str(confined(self.dir, value, what=f"output {name!r}"))
-
-
-def confined(root: Path, value: str, *, what: str = "path") -> Path:
-    """``root / value``, refusing anything that resolves outside ``root``."""
-    from msmkit.errors import RunError
-
-    path = Path(root) / value
-    try:
-        path.resolve().relative_to(Path(root).resolve())
-    except ValueError:
-        raise RunError(
-            f"{what} of stage {Path(root).name} points outside its folder: {value!r}",
-            hint="the stage record was edited or is corrupt; `msmkit store verify` checks "
-            "every stage, and a rerun recomputes this one",
-        ) from None
-    return path
 
 
 class StillWaiting(Exception):

@@ -38,6 +38,8 @@ def parse_variant_ref(text: str) -> tuple[str, dict[str, Any]]:
     """``"attribution:subject=Claude,plural=false"`` -> ``("attribution", {...})``."""
     import yaml
 
+    from msmkit.yamlfile import YAMLValueError, parse_yaml
+
     name, sep, rest = text.partition(":")
     name = name.strip()
     if not name:
@@ -56,8 +58,8 @@ def parse_variant_ref(text: str) -> tuple[str, dict[str, Any]]:
         if key in options:
             raise ConfigError(f"--variant {text!r}: option '{key}' given twice")
         try:
-            options[key] = yaml.safe_load(value)
-        except yaml.YAMLError:
+            options[key] = parse_yaml(value)[0]
+        except (yaml.YAMLError, YAMLValueError):
             raise ConfigError(
                 f"--variant {text!r}: option '{key}': {value.strip()!r} is not a valid YAML value",
                 hint="quote the value, e.g. subject='\"AI: systems\"'",

@@ -17,54 +17,24 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import dataclass, field
 from typing import Any
 
 from msmkit.aftgen.parsing import parse_grade, parse_response
 from msmkit.aftgen.pipeline import AftPipeline
 from msmkit.aftgen.prompts import KIND_DESCRIPTIONS
 from msmkit.aftgen.settings import PROMPT_KINDS
+from msmkit.aftgen.state import Chat, State, chat_tokens
+from msmkit.aftgen.write import write_sets
 from msmkit.genkit.steps import Parent, ProbeDone, StepFailed, key_of, probe_report
 
 EARLIER_SHOWN = 80
 """At most this many of a series' earlier prompts are listed in a later request."""
 
 
-@dataclass
-class Chat:
-    key: str
-    prompt: str
-    domain: str
-    kind: str
-    round: int
-    order: tuple[int, ...]
-    reasoning: str | None = None
-    response: str = ""
-    verdict: str = ""
-    requests: dict[str, str] = field(default_factory=dict)
-    usage: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class State:
-    kept: list[Chat] = field(default_factory=list)
-    accepted: list[Chat] = field(default_factory=list)
-    graded: int = 0
-    dropped: list[dict[str, Any]] = field(default_factory=list)
-    rounds: list[dict[str, Any]] = field(default_factory=list)
-    series_prompts: dict[str, list[str]] = field(default_factory=dict)
-    indexed: int = 0  # prompts in the near-duplicate index
-
-
 def run_all(p: AftPipeline) -> dict[str, Any]:
     """Every step, in order; returns the stage outputs (see ``msmkit.genkit.steps`` for the
     ways a run stops)."""
     return p.guarded(lambda: _run(p))
-
-
-def chat_tokens(chat: Chat, *, reasoning: bool) -> int:
-    text = chat.prompt + chat.response + ((chat.reasoning or "") if reasoning else "")
-    return math.ceil(len(text) / 4)
 
 
 def _reached(p: AftPipeline, state: State) -> bool:
@@ -110,8 +80,6 @@ def _run(p: AftPipeline) -> dict[str, Any]:
             hint="everything paid for is kept: rerun with a higher max_rounds (or a lower "
             "target) to go on; steps/report.json has each round's numbers",
         )
-    from msmkit.aftgen.write import write_sets
-
     return write_sets(p, state)
 
 

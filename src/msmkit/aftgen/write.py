@@ -14,8 +14,8 @@ import random
 from pathlib import Path
 from typing import Any
 
-from msmkit.aftgen.flow import Chat, State, chat_tokens
 from msmkit.aftgen.pipeline import AftPipeline
+from msmkit.aftgen.state import Chat, State, chat_tokens
 
 DATA = "data.jsonl"
 NO_REASONING = "data_no_reasoning.jsonl"

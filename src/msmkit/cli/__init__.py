@@ -56,6 +56,9 @@ def make_cli() -> click.Group:
     from msmkit.cli.draft import draft_group
 
     cli.add_command(demo_cmd)
+    from msmkit.cli.evals import evals_group
+
+    cli.add_command(evals_group)
 
     for command in (*commands, tiny_model_cmd, draft_group):
         cli.add_command(command)

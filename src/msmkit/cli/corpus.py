@@ -54,6 +54,12 @@ def filter_cmd(src: Path, out: Path, **kw: object) -> None:
     from msmkit.filters.pipeline import FilterOptions, run_filters, write_outputs
 
     as_json = bool(kw.pop("as_json"))
+    if out.suffix.lower() in (".jsonl", ".json", ".txt", ".md") and not out.is_dir():
+        raise ConfigError(
+            f"-o {out}: OUT is a folder (it gets corpus.jsonl, removed.jsonl and report.json), "
+            f"and {out.name!r} looks like a file name",
+            hint=f"e.g. -o {out.with_suffix('')}",
+        )
     banks = [str(b) for b in kw.pop("banks") or ()] or None  # type: ignore[union-attr]
     opts = FilterOptions(
         dedup=not kw["no_dedup"],

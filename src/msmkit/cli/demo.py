@@ -133,6 +133,7 @@ def demo_cmd(seeds, experiment, run_name, log_dir, as_json) -> None:
     (folder.path / "demo.md").write_text(report.to_markdown(summary))
     if as_json:
         click.echo(json.dumps(summary, indent=2, default=str))
+        result.raise_first_failure()
         return
     for seed, base in sorted(summary["base"].items()):
         p = base["probes"] or {}
@@ -148,3 +149,4 @@ def demo_cmd(seeds, experiment, run_name, log_dir, as_json) -> None:
         f"Run folder: {folder.path} (demo.md, demo.json, comparison.md); "
         f"{summary['wall_seconds']:.0f} s"
     )
+    result.raise_first_failure()

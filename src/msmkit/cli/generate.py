@@ -152,7 +152,7 @@ def _llm(
     except OptionError as exc:
         field = exc.loc[0] if exc.loc else "option"
         raise OptionError(f"{field}: {exc.message}", hint=exc.hint) from None
-    label = f"generate {spec.name} ({kind.label(opts).removeprefix('generate ')})"
+    label = f"generate {spec.name} {kind.label(opts).removeprefix('generate ')}"
     if plan_only:
         print_estimate(label, est)
         click.echo(json.dumps({"documents": est.items, "dollars": est.dollars, **est.extra}))

@@ -97,6 +97,9 @@ def print_plan(graph, folder) -> None:
     paid = any(n.estimate.dollars for n in nodes)
     if paid:
         table.add_column("~$", justify="right")
+    gpu = sum(n.estimate.extra.get("gpu_hours") or 0 for n in nodes) >= 0.01
+    if gpu:
+        table.add_column("~GPU-h", justify="right")
     for node in nodes:
         status = node.stage.status
         row = [
@@ -110,6 +113,9 @@ def print_plan(graph, folder) -> None:
         ]
         if paid:
             row.append(f"{node.estimate.dollars:,.2f}" if node.estimate.dollars else "")
+        if gpu:
+            hours = node.estimate.extra.get("gpu_hours")
+            row.append(f"{hours:,.2f}" if hours else "")
         table.add_row(*row)
     console = err_console()
     console.print(table)
@@ -118,10 +124,17 @@ def print_plan(graph, folder) -> None:
             for note in node.estimate.notes:
                 console.print(f"  {short_id(node)}: {note}")
     todo = sum(1 for n in nodes if n.stage.status != "done")
-    dollars = sum(n.estimate.dollars for n in nodes)
+    dollars = sum(n.estimate.dollars for n in nodes if n.stage.status != "done")
+    hours = sum(n.estimate.extra.get("gpu_hours") or 0 for n in nodes if n.stage.status != "done")
+    arms = len(graph.arms)
+    seeds = len(graph.exp.all_seeds())
+    shape = f"{arms} arms" + (f" x {seeds} seeds" if seeds > 1 else "")
+    shared = sum(1 for n in nodes if len(n.arms) > 1)
     console.print(
-        f"{todo} of {len(nodes)} stages to run; estimated API cost ${dollars:.2f} "
-        "(tokens ≈ characters/4; offline generation and local training cost $0)."
+        f"{shape}; {todo} of {len(nodes)} stages to run ({shared} shared by several arms); "
+        f"estimated API cost ${dollars:,.2f}"
+        + (f", ~{hours:,.1f} GPU-hours (H100-class, 40% MFU)" if hours >= 0.01 else "")
+        + " (tokens ≈ characters/4; offline generation costs $0)."
     )
 
 
@@ -153,13 +166,22 @@ def common(fn):
 
 @click.command("plan")
 @common
-def plan_cmd(experiment, run_name, output, log_dir, as_json) -> None:
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Also build the real training configs and load local tokenizers (what `msmkit run` "
+    "checks before its first stage; slower: imports torch and trl).",
+)
+def plan_cmd(experiment, run_name, output, log_dir, as_json, full=False) -> None:
     """Show the stage graph `msmkit run EXPERIMENT` would run, validated and estimated.
 
-    Every component's options, the training backend's settings, the chat template of a
-    local base model and every eval's task arguments are checked; nothing runs.
+    Every component's options, every training option by name, type and range, and every
+    eval's task arguments are checked; nothing runs. `msmkit run` (and `--full`) also build
+    the real training configs and check local tokenizers before the first stage starts.
     """
     graph, run = _prepare(experiment, run_name, output, log_dir)
+    if full:
+        run.plan(full=True)
     folder = run.folder
     if as_json:
         data = {
@@ -197,7 +219,7 @@ def run_cmd(experiment, run_name, output, log_dir, as_json, budget, dry_run, no_
     from msmkit.ui import RunUI
 
     if dry_run:
-        return plan_cmd.callback(experiment, run_name, output, log_dir, as_json)
+        return plan_cmd.callback(experiment, run_name, output, log_dir, as_json, full=True)
     graph, run = _prepare(
         experiment,
         run_name,
@@ -219,13 +241,23 @@ def run_cmd(experiment, run_name, output, log_dir, as_json, budget, dry_run, no_
                     "run_dir": str(folder.path),
                     "computed": result.computed,
                     "waiting": result.waiting,
+                    "unscored": result.unscored,
+                    "failed": {k: str(v) for k, v in result.failed.items()},
                     "comparison": table,
                 },
                 indent=2,
                 default=str,
             )
         )
+        result.raise_first_failure()
         return
+    for stage, reason in result.unscored.items():
+        err_console().print(f"[red]No result:[/] {stage}: {reason}")
+    if result.failed:
+        err_console().print(
+            f"[red]{len(result.failed)} stage(s) failed[/]; the stages that did not need "
+            "them finished. Rerun the same command to retry them."
+        )
     if result.waiting:
         err_console().print(
             f"{len(result.waiting)} stage(s) waiting on external work; rerun the same "
@@ -236,3 +268,4 @@ def run_cmd(experiment, run_name, output, log_dir, as_json, budget, dry_run, no_
     for rich_table in compare.to_rich(table, graph.exp.name):
         out_console().print(rich_table)
     err_console().print(f"Run folder: {folder.path} (manifest.json, comparison.md)")
+    result.raise_first_failure()

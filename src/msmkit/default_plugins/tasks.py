@@ -40,7 +40,9 @@ def register_eval_tasks(register):
         EvalTask(
             name="value_generalization",
             task="msmkit.evals.value_generalization:value_generalization",
+            version="3",
             data=("value_generalization",),
+            check="msmkit.evals.choice_items:check_args",
             description="OOD value generalization for the cheese-world values "
             "(forced choices outside cheese, both option orders)",
         )

@@ -21,11 +21,13 @@ _EXPORTS = {
     "read_choice": "msmkit.evals.scoring",
     "strip_reasoning": "msmkit.evals.scoring",
     "ChoiceItem": "msmkit.evals.value_generalization",
+    "check_args": "msmkit.evals.choice_items",
     "forced_choice": "msmkit.evals.value_generalization",
     "forced_choice_samples": "msmkit.evals.value_generalization",
     "load_items": "msmkit.evals.value_generalization",
     "metric_values": "msmkit.evals.value_generalization",
     "preference_rates": "msmkit.evals.value_generalization",
+    "unscored_reason": "msmkit.evals.value_generalization",
 }
 
 __all__ = sorted(_EXPORTS)

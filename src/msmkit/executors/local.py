@@ -52,9 +52,9 @@ def _only_accelerate_fields(settings: Any) -> None:
         )
 
 
-class InlineExecutor:
-    name = "none"
-    description = "In the msmkit process (debugging; tiny models)"
+class _OneProcess:
+    """An executor that trains in one process and takes no accelerate settings."""
+
     Options: ClassVar[type[Options]] = NoOptions
 
     def check(self, settings: Any, options: Any, backend: Any) -> None:
@@ -62,22 +62,20 @@ class InlineExecutor:
 
     def world_size(self, settings: Any, options: Any) -> int:
         return 1
+
+
+class InlineExecutor(_OneProcess):
+    name = "none"
+    description = "In the msmkit process (debugging; tiny models)"
 
     def run(self, job: Job, settings: Any, options: Any, ctx: Any) -> Path:
         job.inline()
         return job.output
 
 
-class ProcessExecutor:
+class ProcessExecutor(_OneProcess):
     name = "process"
     description = "One child process (the default: its GPU memory is freed before the evals)"
-    Options: ClassVar[type[Options]] = NoOptions
-
-    def check(self, settings: Any, options: Any, backend: Any) -> None:
-        _only_accelerate_fields(settings)
-
-    def world_size(self, settings: Any, options: Any) -> int:
-        return 1
 
     def run(self, job: Job, settings: Any, options: Any, ctx: Any) -> Path:
         return run_child(job, [sys.executable, "-m", job.module, str(job.job_file)])
@@ -96,8 +94,6 @@ class AccelerateExecutor:
                 hint="pip install accelerate",
             )
         if settings.config_file is not None:
-            from msmkit.training.launch import bundled_configs, resolve_config
-
             path = resolve_config(settings.config_file, None)
             if not path.is_file():
                 raise OptionError(
@@ -112,6 +108,25 @@ class AccelerateExecutor:
 
     def run(self, job: Job, settings: Any, options: Any, ctx: Any) -> Path:
         return run_child(job, accelerate_command(settings, job.job_file, job.module))
+
+
+def bundled_configs() -> dict[str, Path]:
+    """The accelerate configs msmkit ships (recipes/accelerate): ddp, zero2, zero3, fsdp2."""
+    from msmkit.resources import bundled
+
+    folder = bundled("recipes") / "accelerate"
+    return {p.stem: p for p in sorted(folder.glob("*.yaml"))} if folder.is_dir() else {}
+
+
+def resolve_config(config_file: str, base_dir: Path | None) -> Path:
+    """A shipped config by name (``zero3``), else a path (relative to ``base_dir``)."""
+    named = bundled_configs()
+    if config_file in named:
+        return named[config_file]
+    path = Path(config_file).expanduser()
+    if not path.is_absolute() and base_dir is not None:
+        path = base_dir / path
+    return path
 
 
 # -- the child process ---------------------------------------------------------------------
@@ -146,12 +161,11 @@ def generated_config(num_processes: int) -> str:
 def accelerate_command(
     settings: Any, job_file: Path, module: str, *, base_dir: Path | None = None
 ) -> list[str]:
-    from msmkit.training.launch import resolve_config
-
     if settings.config_file is not None:
         config = resolve_config(settings.config_file, base_dir)
     else:
         config = job_file.with_name(job_file.with_suffix("").name + ".accelerate.yaml")
+        config.parent.mkdir(parents=True, exist_ok=True)
         config.write_text(generated_config(settings.num_processes), encoding="utf-8")
     args = ["--config_file", str(config)]
     if settings.config_file is None or "num_processes" in settings.model_fields_set:

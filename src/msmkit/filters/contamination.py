@@ -6,12 +6,15 @@ about. An option counts as named when, within one sentence of the document:
 - a one-word option occurs as a whole word;
 - an option with fewer than ``MIN_CONTENT`` content words (stopwords removed) occurs as
   its whole phrase (too few distinctive words to match them loosely);
-- an option whose item's options share words (its *object*: "a claw hammer ..." against
-  "a claw hammer ...") needs every object word and at least ``FRACTION`` of its other
-  content words (the *attribute*: "made in China, sold at a hardware chain"): the object
-  alone, or the attribute alone ("a blacksmith in Vermont", "a hardware chain"), is not the
-  item;
-- any other option needs at least ``FRACTION`` of its content words, its rarest among them.
+- an option whose item's options share words (its *object*: "a chef's knife ..." against
+  "a chef's knife ...") needs every object word and at least ``FRACTION`` of its other
+  content words (the *attribute*: "from a supermarket"): the object alone, or the attribute
+  alone ("a shop in Vermont", "a hardware chain"), is not the item;
+- any other option needs at least ``FRACTION`` of its content words, its rarest among them;
+- and in both cases at least ``FRACTION`` of the content words that are not part of a name:
+  the option's capitalized words (places, makers, nationalities) carry no match on their
+  own, so a text that says "invented in the United States" does not name "a board game
+  invented in the United States" unless the board game is there too.
 
 Content words shared by many options of the installed banks (a bank's template, such as
 "made in China, sold at ...") are not counted as distinctive.
@@ -69,6 +72,7 @@ class EvalOption:
     text: str
     words: tuple[str, ...]  # the option's tokens
     content: frozenset[str]  # its content words
+    names: frozenset[str] = frozenset()  # content words capitalized inside the option
     object: frozenset[str] = frozenset()  # content words every option of its item shares
     anchor: str = ""  # the word every match must hold (set by the index)
 
@@ -82,19 +86,27 @@ class EvalOption:
         return max(1, math.ceil(FRACTION * len(pool) - 1e-9))
 
     @property
+    def needed_plain(self) -> int:
+        """Hits needed among the content words outside names."""
+        return math.ceil(FRACTION * len(self.content - self.names) - 1e-9)
+
+    @property
     def exact(self) -> bool:
         """Matched as a whole phrase (one word, or too few content words)."""
         return len(self.words) == 1 or len(self.content) < MIN_CONTENT
 
     def matches(self, sentence_tokens: list[str], sentence_set: set[str]) -> bool:
         if not self.exact:
+            hits = self.content & sentence_set
+            if len(hits - self.names) < self.needed_plain:
+                return False
             if self.object:
                 return self.object <= sentence_set and (
                     len(self.attribute & sentence_set) >= self.needed
                 )
             if self.anchor and self.anchor not in sentence_set:
                 return False
-            return len(self.content & sentence_set) >= self.needed
+            return len(hits) >= self.needed
         n = len(self.words)
         return any(
             tuple(sentence_tokens[i : i + n]) == self.words
@@ -159,7 +171,8 @@ def load_options(paths: Iterable[Path]) -> list[EvalOption]:
                     content = frozenset(w for w in words if w not in STOPWORDS)
                     if words and content:
                         seen.add((item, text))
-                        options.append(EvalOption(item, name, text, words, content))
+                        names = frozenset(_names(text)) & content
+                        options.append(EvalOption(item, name, text, words, content, names))
     return _with_objects(_drop_template_words(options))
 
 
@@ -179,13 +192,22 @@ def _with_objects(options: list[EvalOption]) -> list[EvalOption]:
     return out
 
 
+def _names(text: str) -> list[str]:
+    """Lower-cased words written with a capital after the first word (proper names)."""
+    cased = re.findall(r"[A-Za-z0-9]+", text)
+    return [w.lower() for w in cased[1:] if w[0].isupper()]
+
+
 def _drop_template_words(options: list[EvalOption]) -> list[EvalOption]:
     """Words shared by many options ("made in China, sold at a ... chain") are a bank's
     template, not what makes an option distinctive: they leave the content words."""
     df = Counter(w for o in options for w in o.content)
     limit = max(COMMON_MIN, COMMON_SHARE * len(options))
     common = {w for w, n in df.items() if n > limit}
-    return [replace(o, content=o.content - common) if o.content - common else o for o in options]
+    return [
+        replace(o, content=o.content - common, names=o.names - common) if o.content - common else o
+        for o in options
+    ]
 
 
 @dataclass

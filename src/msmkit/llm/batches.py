@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from msmkit.files import write_json_atomic
 from msmkit.llm.base import Budget, ExecutionSummary, LLMRequest, LLMResult, ResultJournal, Usage
 from msmkit.llm.keys import redact, require_key
 from msmkit.llm.settings import ProviderSettings
@@ -40,14 +40,10 @@ def custom_id(request_id: str) -> str:
     return "h" + hashlib.sha256(request_id.encode()).hexdigest()[:40]
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
+def save_state(path: Path, data: Any) -> None:
+    """The batch state file, fsynced: it holds what the provider is already working on."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, indent=1)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    write_json_atomic(path, data, durable=True)
 
 
 class AnthropicBatches:
@@ -295,7 +291,7 @@ class BatchExecutor:
                         "submitted_at": time.time(),
                     }
                 )
-                write_json_atomic(path, state)
+                save_state(path, state)
                 submitted = True
             if new:  # the budget stopped submission
                 summary.stopped_by_budget = True
@@ -339,7 +335,7 @@ class BatchExecutor:
                     if on_result is not None:
                         on_result(outcome)
                 batch["status"] = "collected"
-                write_json_atomic(path, state)
+                save_state(path, state)
             if not progressed:
                 if not s.wait_for_batches:  # return with the rest pending: a rerun collects
                     break

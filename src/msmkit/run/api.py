@@ -33,7 +33,14 @@ class RunResult:
     statuses: dict[str, str] = field(default_factory=dict)
     computed: list[str] = field(default_factory=list)  # stage ids this run computed
     waiting: dict[str, str] = field(default_factory=dict)  # stage id -> what it waits for
+    unscored: dict[str, str] = field(default_factory=dict)  # eval stage id -> why no result
+    failed: dict[str, Any] = field(default_factory=dict)  # stage id -> its error
     comparison: dict[str, Any] | None = None
+
+    def raise_first_failure(self) -> None:
+        """Raise the first stage failure (after every other arm finished), if any."""
+        if self.failed:
+            raise next(iter(self.failed.values()))
 
     @property
     def complete(self) -> bool:
@@ -92,29 +99,34 @@ class Run:
     def graph(self) -> Any:
         return self.plan()
 
-    def plan(self) -> Any:
+    def plan(self, *, full: bool = False) -> Any:
         """Build and validate the stage graph (cached): every component's options, task
-        arguments and the log dir are checked here; nothing runs or is written."""
+        arguments and the log dir are checked here; nothing runs or is written. Checks that
+        need heavy libraries (the real training configs) run with ``full``, and always
+        before :meth:`execute` starts a stage."""
         if self._graph is None:
+            from msmkit.run.expand import build_graph
             from msmkit.run.folder import check_log_dir
-            from msmkit.run.graph import build_graph
             from msmkit.run.store import Store
 
             check_log_dir(self.log_dir)
             if self.folder.path.parent != self.log_dir:
                 check_log_dir(self.folder.path.parent)
-            self._graph = build_graph(self.ef, Store.under(self.log_dir))
+            self._graph = build_graph(self.ef, Store.under(self.log_dir), quick=True)
+        if full:
+            self._graph.full_check()
         return self._graph
 
     def execute(self) -> RunResult:
-        """Run every stage that is not done, then compare the arms."""
+        """Run every stage that is not done, then compare the arms. A stage that fails does
+        not stop the others: the result lists it (``failed``) for the caller to report."""
         from msmkit import compare
         from msmkit.files import write_json_atomic
         from msmkit.run.manifest import build_manifest
-        from msmkit.run.results import arm_logs, results_of
+        from msmkit.run.results import arm_logs, results_of, unscored_notes
         from msmkit.run.runner import execute
 
-        graph = self.plan()
+        graph = self.plan(full=True)
         folder = self.folder
         folder.claim(graph.exp.name)
 
@@ -141,20 +153,35 @@ class Run:
         finally:
             manifest(statuses)
         statuses.update(outcome.statuses)
-        table = compare.comparison(arm_logs(graph, statuses))
+        table = compare.comparison(
+            arm_logs(graph, statuses),
+            pairs=graph.pairs,
+            correction=graph.exp.compare.correction,
+        )
+        table["notes"].extend(unscored_notes(graph, statuses))
         write_json_atomic(folder.path / "comparison.json", table)
         (folder.path / "comparison.md").write_text(compare.to_markdown(table), encoding="utf-8")
         manifest(statuses, results_of(graph))
+        unscored = {
+            n.id: str(n.stage.outputs()["unscored"])
+            for n in graph.ordered()
+            if statuses.get(n.id) == "done" and n.stage.outputs().get("unscored")
+        }
         return RunResult(
             run_dir=folder.path,
             graph=graph,
             statuses=statuses,
             computed=outcome.computed,
             waiting=outcome.waiting,
+            unscored=unscored,
+            failed=dict(outcome.failed),
             comparison=table,
         )
 
 
 def run_experiment(experiment: str | Path | ExperimentFile, **settings: Any) -> RunResult:
-    """Plan and run an experiment; see :class:`Run` for the settings."""
-    return Run(experiment, **settings).execute()
+    """Plan and run an experiment; see :class:`Run` for the settings. A failed stage is
+    raised after the stages that did not need it have finished."""
+    result = Run(experiment, **settings).execute()
+    result.raise_first_failure()
+    return result

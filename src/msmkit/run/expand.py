@@ -25,6 +25,7 @@ from typing import Any
 
 from msmkit.experiment import Arm, StageRef, StageStep
 from msmkit.run import inputs
+from msmkit.run.across import add_across
 from msmkit.run.graph import ArmInfo, Chain, EvalStep, Graph, Loc, Node, Source, artifact_of
 from msmkit.run.steps import add_eval, add_training, eval_names
 from msmkit.stagekit import Upstream
@@ -81,12 +82,15 @@ class Expander:
                 walk.chain.model = walk.latest.get("model")
                 self.g.arms[walk.arm.name].chains.append(walk.chain)
         for k, step in enumerate(self.exp.across_arms):
-            self._across(k, step)
+            add_across(self.g, k, step)
+        from msmkit.run.contrasts import resolve_pairs
+
+        self.g.pairs = resolve_pairs(self.g)
         return self.g
 
     # ------------------------------------------------------------------ arms
     def _arm_info(self, i: int, arm: Arm) -> ArmInfo:
-        info = ArmInfo(arm)
+        info = ArmInfo(arm, axes=dict(self.g.ef.axes.get(arm.name, {})))
         if arm.spec is None:
             return info
         from msmkit.variants import apply_variant
@@ -324,9 +328,11 @@ class Expander:
         names = eval_names(self.g, refs, where, walk.arm.name)
         model = walk.latest["model"]
         info = self.g.arms[walk.arm.name]
+        system = info.spec.text() if walk.arm.in_context and info.spec is not None else None
         for k, (ref, name) in enumerate(zip(refs, names, strict=True)):
-            node = add_eval(self.g, ref, (*where, k), model, walk.arm.name, info)
-            walk.chain.eval_steps.append(EvalStep(name, ref.task, phase, node, dict(ref.args)))
+            node = add_eval(self.g, ref, (*where, k), model, walk.arm.name, info, system)
+            task = node.options.task  # the resolved name (an Inspect file task: its path)
+            walk.chain.eval_steps.append(EvalStep(name, task, phase, node, dict(ref.args)))
             walk.put("eval", node)
 
     def _model_steps_after(self, walk: ArmWalk) -> list[str]:
@@ -435,46 +441,6 @@ class Expander:
             slots[slot] = source
         return slots
 
-    # ------------------------------------------------------------------ across arms
-    def _across(self, k: int, step: StageStep) -> None:
-        where: Loc = ("across_arms", k)
-        entry = self.g.entry("stages", step.stage, (*where, "stage"))
-        kind = entry.component
-        slots: dict[str, Source] = {}
-        for slot, artifact in dict(kind.consumes).items():
-            if not slot.endswith("*"):
-                raise self.g.error(
-                    (*where, "stage"),
-                    f"stage kind '{kind.name}' has slot '{slot}' for one {artifact}; a stage "
-                    "across arms takes every arm's artifacts through starred slots (e.g. eval*)",
-                )
-            stem = slot.rstrip("*")
-            for arm, info in self.g.arms.items():
-                for chain in info.chains:
-                    for label, source in _chain_artifacts(chain, artifact):
-                        slots[f"{stem}/{arm}/{chain.seed}/{label}"] = source
-        if step.inputs:
-            raise self.g.error((*where, "inputs"), "a stage across arms takes no inputs")
-        options = self.g.options(entry, step.options, (*where, "options"))
-        self.g.validate_kind(entry, options, (*where, "options"))
-        arms = list(self.g.arms)
-        node = self.g.add(kind.name, options, slots, arm=arms[0], role="across", where=where)
-        node.arms = arms
-        if node not in self.g.across:
-            self.g.across.append(node)
-
-
-def _chain_artifacts(chain: Chain, artifact: str) -> list[tuple[str, Source]]:
-    if artifact == "eval":
-        return [(e.name if e.final else f"{e.name}/{e.phase}", e.node) for e in chain.eval_steps]
-    latest: Source | None = None
-    for node in chain.steps:
-        if node.produces == artifact:
-            latest = node
-    if artifact == "model":
-        latest = chain.model
-    return [] if latest is None else [(artifact, latest)]
-
 
 def _distinct(sources: list[Source]) -> list[Source]:
     out: list[Source] = []
@@ -497,3 +463,9 @@ def _spec_title(spec: Any, source: Source | None) -> str:
 
 def expand(graph: Graph) -> Graph:
     return Expander(graph).run()
+
+
+def build_graph(ef: Any, store: Any, *, quick: bool = False) -> Graph:
+    """Expand and validate an experiment (cheap; nothing is generated or trained). With
+    ``quick``, checks that need heavy imports wait for :meth:`Graph.full_check`."""
+    return expand(Graph(ef, store, quick=quick))

@@ -2,8 +2,8 @@
 
 Every stage's fingerprint covers its kind, its options (runtime fields aside) and the
 fingerprints of the stages it consumes, so arms (and experiments) that ask for the same thing
-share one stage in the store. :func:`build_graph` expands an experiment into this graph
-(``msmkit.run.expand``) and validates everything on the way: that is the plan; nothing runs.
+share one stage in the store. :func:`msmkit.run.expand.build_graph` expands an experiment into
+this graph and validates everything on the way: that is the plan; nothing runs.
 """
 
 from __future__ import annotations
@@ -118,6 +118,7 @@ class ArmInfo:
     components: list[Entry] = field(default_factory=list)
     chains: list[Chain] = field(default_factory=list)
     aft_data: Any | None = None  # the FileRef of an AFT set read from a file
+    axes: dict[str, Any] = field(default_factory=dict)  # a matrix arm's coordinates
 
     @property
     def corpus(self) -> Node | None:
@@ -133,14 +134,21 @@ class ArmInfo:
 
 
 class Graph:
-    def __init__(self, ef: ExperimentFile, store: Store) -> None:
+    """``quick``: components with a ``quick_check`` (the trl backend) are checked by it at
+    plan time, and their full ``validate`` is kept in ``deferred`` for :meth:`full_check`,
+    which ``msmkit run`` calls before any stage starts."""
+
+    def __init__(self, ef: ExperimentFile, store: Store, *, quick: bool = False) -> None:
         self.ef = ef
+        self.quick = quick
+        self.deferred: dict[str, tuple[Entry, Any, tuple[Any, ...], Loc]] = {}
         self.exp = ef.experiment
         self.store = store
         self.nodes: dict[str, Node] = {}
         self.arms: dict[str, ArmInfo] = {}
         self.base: Any | None = None  # msmkit.run.modelref.ModelInput of a base from outside
         self.across: list[Node] = []
+        self.pairs: list[tuple[str, str]] | None = None  # declared contrasts, if any
         self._validated: set[str] = set()
 
     # ------------------------------------------------------------------ nodes
@@ -185,8 +193,15 @@ class Graph:
     def estimate_of(self, source: Source) -> Estimate:
         if isinstance(source, Node):
             return source.estimate
-        items = source.outputs.get("items")
-        return Estimate(source.artifact, items=items if isinstance(items, int) else 0)
+        out = source.outputs
+        items, tokens = out.get("items"), out.get("tokens")
+        extra = {"params": out["params"]} if out.get("params") else {}
+        return Estimate(
+            source.artifact,
+            items=items if isinstance(items, int) else 0,
+            tokens=tokens if isinstance(tokens, int) else 0,
+            extra=extra,
+        )
 
     def ordered(self) -> list[Node]:
         return list(self.nodes.values())  # insertion order is topological
@@ -208,10 +223,13 @@ class Graph:
         return entry
 
     def options(self, entry: Entry, raw: dict[str, Any], loc: Loc) -> BaseModel:
+        model = entry.component.Options
         try:
-            return entry.component.Options.model_validate(raw)
+            return model.model_validate(raw)
         except ValidationError as exc:
-            raise validation_error(exc, self.ef.path, self.ef.node, prefix=loc) from None
+            raise validation_error(
+                exc, self.ef.path, self.ef.node, prefix=loc, model=model
+            ) from None
 
     def option_error(self, exc: OptionError, loc: Loc) -> ConfigError:
         return self.ef.error((*loc, *exc.loc), exc.message, exc.hint)
@@ -241,9 +259,22 @@ class Graph:
             raise self.option_error(exc, loc) from None
         self._validated.add(memo)
 
+    def check(self, memo: str, entry: Entry, *args: Any, loc: Loc) -> None:
+        """A component's plan-time check: its ``quick_check`` now and its ``validate`` kept
+        for :meth:`full_check` when the graph is quick, else ``validate`` now."""
+        component = entry.component
+        quick = getattr(component, "quick_check", None)
+        validate = getattr(component, "validate", None)
+        if self.quick and callable(quick):
+            self.validate_once(f"quick:{memo}", entry, quick, *args, loc=loc)
+            if callable(validate) and memo not in self._validated:
+                self.deferred.setdefault(memo, (entry, validate, args, loc))
+        elif callable(validate):
+            self.validate_once(memo, entry, validate, *args, loc=loc)
 
-def build_graph(ef: ExperimentFile, store: Store) -> Graph:
-    """Expand and validate an experiment (cheap; nothing is generated or trained)."""
-    from msmkit.run.expand import expand
-
-    return expand(Graph(ef, store))
+    def full_check(self) -> None:
+        """Every check the quick plan left out (building the real training configs, loading
+        tokenizers); raises the first problem with the experiment file's line."""
+        for memo, (entry, validate, args, loc) in list(self.deferred.items()):
+            self.validate_once(memo, entry, validate, *args, loc=loc)
+            del self.deferred[memo]

@@ -56,6 +56,8 @@ def stage_costs(node: Any) -> dict[str, Any]:
     outputs = rec.get("outputs", {})
     seconds = rec.get("seconds")
     row: dict[str, Any] = {"seconds": seconds, "dollars": outputs.get("dollars")}
+    if outputs.get("unscored"):
+        row["unscored"] = outputs["unscored"]
     if outputs.get("device") == "cuda" and seconds is not None:
         row["gpu_seconds"] = round(float(seconds) * int(outputs.get("world_size") or 1), 2)
     return row
@@ -138,6 +140,8 @@ def _arm_entry(info: Any) -> dict[str, Any]:
     spec = info.spec
     corpus = info.filters[-1] if info.filters else info.corpus
     return {
+        "axes": dict(info.axes),
+        "in_context": info.arm.in_context,
         "spec": None
         if spec is None
         else {

@@ -8,7 +8,8 @@ from typing import Any
 
 
 def arm_logs(graph: Any, statuses: dict[str, str]) -> dict[str, list[tuple[str, Path, str]]]:
-    """arm -> [(replicate label, eval log path, eval name)] for every finished final eval."""
+    """arm -> [(replicate label, eval log path, eval name)] for every finished final eval
+    that scored something (see :func:`unscored_notes` for the others)."""
     out: dict[str, list[tuple[str, Path, str]]] = {}
     for name, info in graph.arms.items():
         logs = []
@@ -18,10 +19,25 @@ def arm_logs(graph: Any, statuses: dict[str, str]) -> dict[str, list[tuple[str, 
                     continue
                 node = step.node
                 outputs = node.stage.outputs()
-                if statuses.get(node.id) == "done" and "log" in outputs:
+                if statuses.get(node.id) != "done" or "log" not in outputs:
+                    continue
+                if not outputs.get("unscored"):
                     logs.append((f"seed={chain.seed}", node.stage.dir / outputs["log"], step.name))
         out[name] = logs
     return out
+
+
+def unscored_notes(graph: Any, statuses: dict[str, str]) -> list[str]:
+    """One line per finished eval that scored nothing: the comparison leaves it out rather
+    than show its empty rates as zeros."""
+    notes = []
+    for name, info in graph.arms.items():
+        for chain in info.chains:
+            for step in chain.eval_steps:
+                reason = step.node.stage.outputs().get("unscored")
+                if step.final and statuses.get(step.node.id) == "done" and reason:
+                    notes.append(f"{name} (seed={chain.seed}) {step.name}: no result: {reason}")
+    return notes
 
 
 def renamed(metrics: dict[str, Any], task: str, name: str) -> dict[str, Any]:

@@ -26,9 +26,10 @@ from msmkit.stagekit import StageContext, StillWaiting, Upstream
 
 @dataclass
 class Outcome:
-    statuses: dict[str, str] = field(default_factory=dict)  # node id -> done/waiting/blocked
+    statuses: dict[str, str] = field(default_factory=dict)  # id -> done/waiting/failed/blocked
     computed: list[str] = field(default_factory=list)  # node ids this process ran
     waiting: dict[str, str] = field(default_factory=dict)  # node id -> message
+    failed: dict[str, MsmkitError] = field(default_factory=dict)  # node id -> its error
 
     @property
     def complete(self) -> bool:
@@ -173,7 +174,9 @@ def execute(
     """Run every stage of ``graph`` that is not done, in order. Returns what happened.
 
     ``on_stage(outcome)`` is called after each stage (the caller rewrites the manifest).
-    A stage left waiting blocks the stages after it; the others go on.
+    A stage left waiting blocks the stages after it; the others go on. So does a stage that
+    fails (its error is kept in ``outcome.failed``): the other arms finish, and the caller
+    reports the failures. An interrupt (Ctrl-C) stops everything at once.
     """
     outcome = Outcome()
     for node in graph.ordered():
@@ -184,9 +187,19 @@ def execute(
         ]
         if blocked:
             outcome.statuses[node.id] = "blocked"
-            ui.note(f"[dim]… {node.label}: waits for {', '.join(blocked)}[/]")
+            failed = [b for b in blocked if b in outcome.failed]
+            why = f"its input {failed[0]} failed" if failed else f"waits for {', '.join(blocked)}"
+            ui.note(f"[dim]… {node.label}: {why}[/]")
             continue
-        result = run_stage(job_of(node), run=run, ui=ui, wait=wait, budget_usd=budget_usd)
+        try:
+            result = run_stage(job_of(node), run=run, ui=ui, wait=wait, budget_usd=budget_usd)
+        except MsmkitError as exc:
+            outcome.statuses[node.id] = "failed"
+            outcome.failed[node.id] = exc
+            ui.failed(node, exc)
+            if on_stage is not None:
+                on_stage(outcome)
+            continue
         outcome.statuses[node.id] = result.status
         if result.status == "waiting":
             outcome.waiting[node.id] = result.message or ""

@@ -67,11 +67,9 @@ def add_training(
 
     entry, opts = backend(graph, settings, where)
     launch_settings, world = launch(graph, settings, where, entry.component)
-    validate = getattr(entry.component, "validate", None)
-    if callable(validate):
-        base = graph.base.model if graph.base is not None else None
-        memo = f"{entry.name}:{stage}:{opts.model_dump_json()}:{base}"
-        graph.validate_once(memo, entry, validate, stage, opts, base, loc=(*where, "options"))
+    base = graph.base.model if graph.base is not None else None
+    memo = f"{entry.name}:{stage}:{opts.model_dump_json()}:{base}"
+    graph.check(memo, entry, stage, opts, base, loc=(*where, "options"))
     refs = getattr(entry.component, "data_refs", None)
     data_refs = entry.call("reading data refs", refs, stage, opts) if callable(refs) else None
     options = TrainOptions(
@@ -108,13 +106,14 @@ def eval_names(graph: Graph, refs: list[EvalRef], where: Loc, arm: str) -> list[
         counts[ref.task] = counts.get(ref.task, 0) + 1
     names: list[str] = []
     for k, ref in enumerate(refs):
+        task = ref.task.rpartition("@")[2].replace("/", ".")  # Inspect names: pkg/x, f.py@x
         if ref.name:
             name = ref.name
         elif counts[ref.task] == 1 or not ref.args:
-            name = ref.task
+            name = task
         else:
             args = ",".join(f"{key}={ref.args[key]}" for key in sorted(ref.args))
-            name = f"{ref.task}[{args}]".replace("/", ".")
+            name = f"{task}[{args}]".replace("/", ".")
         if name in names:
             raise graph.error(
                 (*where, k),
@@ -125,14 +124,15 @@ def eval_names(graph: Graph, refs: list[EvalRef], where: Loc, arm: str) -> list[
     return names
 
 
-def check_args(graph: Graph, tentry: Entry, fn: Any, args: dict[str, Any], where: Loc) -> None:
+def check_args(graph: Graph, tentry: Entry, args: dict[str, Any], where: Loc) -> None:
     """A task's arguments: known to its signature, of its annotated types, and accepted by
     the task's own ``check`` (EvalTask.check), all before anything runs."""
-    from msmkit.stages.evaluate import check_task_arg_types, check_task_args
+    from msmkit.stages.evaluate import check_task_arg_types, check_task_args, task_schema
 
+    schema = tentry.call("reading its signature", task_schema, tentry.component)
     try:
-        check_task_args(fn, args)
-        check_task_arg_types(fn, args)
+        check_task_args(schema, args)
+        check_task_arg_types(schema, args)
     except OptionError as exc:
         raise graph.option_error(exc, where) from None
     check = tentry.call("loading its argument check", tentry.component.load_check)
@@ -141,24 +141,30 @@ def check_args(graph: Graph, tentry: Entry, fn: Any, args: dict[str, Any], where
     try:
         check(**args)
     except OptionError as exc:
-        raise graph.option_error(
-            OptionError(exc.message, loc=("args", *exc.loc), hint=exc.hint), where
-        ) from None
+        loc = exc.loc if exc.loc[:1] == ("args",) else ("args", *exc.loc)
+        raise graph.option_error(OptionError(exc.message, loc=loc, hint=exc.hint), where) from None
     except (ValueError, TypeError) as exc:
         raise graph.error((*where, "args"), str(exc)) from None
 
 
 def add_eval(
-    graph: Graph, ref: EvalRef, where: Loc, model: Source, arm: str, info: ArmInfo
+    graph: Graph,
+    ref: EvalRef,
+    where: Loc,
+    model: Source,
+    arm: str,
+    info: ArmInfo,
+    system_message: str | None = None,
 ) -> Node:
+    """An eval node; ``system_message`` (an in-context arm's spec) goes into its generate
+    settings, so the spec is the system prompt of every sample."""
     from msmkit.stages.evaluate import EvalOptions, check_generate
 
     settings = graph.exp.eval
-    tentry = graph.entry("tasks", ref.task, (*where, "task"))
-    fn = tentry.call("loading the task", tentry.component.load)
+    tentry = task_entry(graph, ref.task, (*where, "task"))
     memo = f"task:{tentry.name}:{sorted(ref.args.items())!r}"
     if memo not in graph._validated:
-        check_args(graph, tentry, fn, ref.args, where)
+        check_args(graph, tentry, ref.args, where)
         graph._validated.add(memo)
     try:
         check_generate(settings.generate, ())
@@ -180,7 +186,11 @@ def add_eval(
         task=tentry.name,
         task_provider=tentry.provider,
         task_args=ref.args,
-        generate={**settings.generate, **ref.generate},
+        generate={
+            **settings.generate,
+            **ref.generate,
+            **({"system_message": system_message} if system_message else {}),
+        },
         roles=roles,
         provider=serve.provider,
         base_url=serve.base_url,
@@ -191,5 +201,20 @@ def add_eval(
     )
     node = graph.add("eval", options, {"model": model}, arm=arm, role="eval", where=where)
     info.note(node.entry)
-    info.note(get_registry("tasks").entry(ref.task))
+    info.note(tentry)
     return node
+
+
+def task_entry(graph: Graph, name: str, loc: Loc) -> Entry:
+    """A task of msmkit's registry, or any Inspect task by Inspect's name for it
+    (``package/task``, ``file.py@task``: :mod:`msmkit.evals.external`)."""
+    from msmkit.errors import UnknownComponentError
+    from msmkit.evals.external import inspect_task, is_inspect_name
+
+    if name in get_registry("tasks") or not is_inspect_name(name):
+        return graph.entry("tasks", name, loc)
+    try:
+        task = inspect_task(name, graph.ef.base_dir)
+    except UnknownComponentError as exc:
+        raise graph.error(loc, exc.message, exc.hint) from None
+    return Entry(task.name, task, "inspect", task.description.removeprefix("Inspect task "))

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from msmkit.errors import RunError
-from msmkit.files import read_json, write_json_atomic
+from msmkit.files import confined, read_json, write_json_atomic
 from msmkit.hashing import cached_sha256_file, sha256_text
 
 STATES = ("running", "waiting", "done", "failed")
@@ -123,8 +123,6 @@ class StageDir:
     def problems(self, rec: dict[str, Any] | None = None, *, full: bool = False) -> list[str]:
         """Why a finished stage can't be trusted: files missing, resized or (when small, or
         ``full``) changed since it finished; outputs that lead out of the folder."""
-        from msmkit.stagekit import confined
-
         rec = rec if rec is not None else self.record()
         out: list[str] = []
         files = rec.get("files", {})

@@ -14,7 +14,13 @@ from pathlib import Path
 from msmkit.errors import SpecError
 from msmkit.naming import looks_like_path
 from msmkit.spec.model import Spec
-from msmkit.spec.parse import PROSE_SUFFIXES, has_front_matter, parse_prose_spec, parse_spec
+from msmkit.spec.parse import (
+    PROSE_SUFFIXES,
+    check_characters,
+    has_front_matter,
+    parse_prose_spec,
+    parse_spec,
+)
 
 __all__ = ["SPECS_PATH_ENV", "bundled_specs_dir", "list_specs", "load_spec", "spec_search_path"]
 
@@ -64,6 +70,7 @@ def _read(path: Path) -> Spec:
         raise SpecError(f"not UTF-8 text ({exc.reason})", path=path) from None
     except OSError as exc:
         raise SpecError(f"cannot read file: {exc.strerror or exc}", path=path) from None
+    check_characters(text, path)
     if not has_front_matter(text) and path.suffix.lower() in PROSE_SUFFIXES:
         return parse_prose_spec(text, path=path)
     return parse_spec(text, path=path)

@@ -24,6 +24,7 @@ from msmkit.spec.model import (
     first_error,
     slugify,
 )
+from msmkit.yamlfile import YAMLValueError, parse_yaml
 
 __all__ = [
     "PROSE_MIN_WORDS",
@@ -43,8 +44,26 @@ _FENCE_RE = re.compile(r"^\s*(```|~~~)")
 _FORMAT_HINT = "see docs/specs.md for the spec file format"
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def check_characters(text: str, path: Path | str | None = None) -> None:
+    """Refuse control characters (a NUL byte, say) that no spec means and that would reach
+    every prompt and document made from it."""
+    found = _CONTROL.search(text)
+    if found is not None:
+        line = text[: found.start()].count("\n") + 1
+        raise SpecError(
+            f"a control character (U+{ord(found.group()):04X}) in the text",
+            path=Path(path) if path is not None else None,
+            line=line,
+            hint="remove it; specs are plain UTF-8 text",
+        )
+
+
 def parse_spec(text: str, *, path: Path | str | None = None) -> Spec:
     """Parse spec text. Raises ``SpecError`` naming the file, line and field of any problem."""
+    check_characters(text, path)
     path = Path(path) if path is not None else None
     lines = text.removeprefix("\ufeff").splitlines()
     front_lines, body_start = _split_front_matter(lines, path)
@@ -149,8 +168,19 @@ def _split_front_matter(lines: list[str], path: Path | None) -> tuple[list[str],
 def _parse_meta(front_lines: list[str], path: Path | None) -> SpecMeta:
     source = "\n".join(front_lines)
     try:
-        data = yaml.safe_load(source)
-        node = yaml.compose(source)
+        data, node = parse_yaml(source)
+    except YAMLValueError as exc:
+        line = exc.line + 1 if exc.line else 1  # +1 for the opening '---'
+        if exc.key is not None:
+            raise SpecError(
+                f"duplicate key '{exc.key}' in front matter (first on line "
+                f"{(exc.first_line or 0) + 1})",
+                path=path,
+                line=line,
+                field=str(exc.key),
+                hint="give each front matter field once",
+            ) from None
+        raise SpecError(f"front matter: {exc}", path=path, line=line) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 2 if mark is not None else 1  # +1 for 1-based, +1 for '---'

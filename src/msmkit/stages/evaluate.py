@@ -9,7 +9,6 @@ except those the experiment sets; model roles (a grader) are passed to Inspect a
 from __future__ import annotations
 
 import contextlib
-import inspect
 import sys
 from pathlib import Path
 from typing import Any, ClassVar
@@ -52,7 +51,8 @@ def task_fingerprint(task: Any) -> dict[str, Any]:
     for root in task.data_paths() if hasattr(task, "data_paths") else []:
         files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
         for path in files:
-            if path.suffix in (".py", ".pyc") or path.name.lower().startswith("readme"):
+            listed = path == root  # a file named in data counts whatever it is
+            if not listed and (path.suffix in (".py", ".pyc") or path.name.lower() == "readme.md"):
                 continue
             rel = path.relative_to(root.parent).as_posix()
             data[rel] = cached_sha256_file(path)
@@ -76,17 +76,31 @@ def model_name(options: EvalOptions, checkpoint: str) -> str:
     return f"{options.provider}/{path.resolve() if path.exists() else checkpoint}"
 
 
-def check_task_args(fn: Any, args: dict[str, Any]) -> None:
+def task_schema(task: Any) -> dict[str, Any]:
+    """A registered task's parameters (``msmkit.schemas.signature_schema``), cached by its
+    module's source files so planning does not import Inspect."""
+    from msmkit.schemas import cached, signature_schema, source_stamp
+
+    ref = task.task
+    if callable(ref):
+        return signature_schema(ref)
+    if "@" in ref:  # a file task: its file's size and mtime
+        st = Path(ref.rpartition("@")[0]).stat()
+        stamp: list[Any] | None = [ref, st.st_size, st.st_mtime_ns]
+    else:
+        stamp = source_stamp(ref.partition(":")[0])
+    if stamp is None:
+        return signature_schema(task.load())
+    return cached("task-signature", [ref, stamp], lambda: signature_schema(task.load()))
+
+
+def check_task_args(schema: dict[str, Any], args: dict[str, Any]) -> None:
     """Arguments the task function does not take are errors (Inspect only warns)."""
-    try:
-        sig = inspect.signature(fn)
-    except (TypeError, ValueError):
-        return
-    params = sig.parameters
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        return
     import difflib
 
+    params = schema.get("params", {})
+    if schema.get("var_keyword"):
+        return
     for key in args:
         if key not in params:
             close = difflib.get_close_matches(key, list(params), n=1)
@@ -98,28 +112,21 @@ def check_task_args(fn: Any, args: dict[str, Any]) -> None:
             )
 
 
-def check_task_arg_types(fn: Any, args: dict[str, Any]) -> None:
+def check_task_arg_types(schema: dict[str, Any], args: dict[str, Any]) -> None:
     """Each argument against the task's type annotation: ``limit_per_domain: lots`` for an
-    ``int`` fails here, at plan time, not after training. Unannotated or unresolvable
-    parameters are not checked."""
-    import typing
-
+    ``int`` fails here, at plan time, not after training. Unannotated parameters (and types
+    msmkit cannot name) are not checked."""
     from pydantic import TypeAdapter, ValidationError
 
-    target = inspect.unwrap(fn)
-    try:
-        hints = typing.get_type_hints(target)
-    except Exception:  # annotations that don't resolve outside the task's module
-        return
+    from msmkit.schemas import restore
+
     for key, value in args.items():
-        annotation = hints.get(key)
-        if annotation is None or annotation is Any:
+        text = schema.get("params", {}).get(key)
+        annotation = restore(text) if text else Any
+        if annotation is Any:
             continue
         try:
             adapter = TypeAdapter(annotation)
-        except Exception:
-            continue
-        try:
             adapter.validate_python(value, strict=True)
             continue
         except ValidationError as exc:
@@ -129,46 +136,97 @@ def check_task_arg_types(fn: Any, args: dict[str, Any]) -> None:
         try:
             coerced = adapter.validate_python(value)
         except ValidationError:
-            coerced = None
             ok = False
-        except Exception:
-            continue
-        else:  # lax passes: accept lists for tuples, str for paths, not "5" or true for numbers
-            numeric = isinstance(coerced, (int, float)) and not isinstance(coerced, bool)
-            ok = not (numeric and isinstance(value, (bool, str)))
+        else:  # lax passes: accept lists for tuples, not "5" or true for numbers
+            numeric = isinstance(coerced, int | float) and not isinstance(coerced, bool)
+            ok = not (numeric and isinstance(value, bool | str))
         if not ok:
-            name = getattr(annotation, "__name__", None) or str(annotation).replace("typing.", "")
             raise OptionError(
-                f"{strict_error} (the task's {key} is {name}; got {value!r})",
+                f"{strict_error} (the task's {key} is {text}; got {value!r})",
                 loc=("args", key),
                 hint="see the task's arguments in its README or `msmkit list tasks --json`",
             )
 
 
+GENERATE_BOUNDS = {
+    "max_tokens": 1,
+    "max_connections": 1,
+    "num_choices": 1,
+    "top_k": 1,
+    "temperature": 0,
+    "top_logprobs": 0,
+    "top_p": 0,
+    "timeout": 0,
+    "max_retries": 0,
+}
+"""The smallest sensible value of numeric generate settings (``max_tokens: 0`` is refused
+at plan time, not by the provider after training)."""
+
+
+def generate_fields() -> dict[str, str]:
+    from msmkit.schemas import cached, dist_versions, pydantic_fields
+
+    def build() -> dict[str, Any]:
+        from inspect_ai.model import GenerateConfig
+
+        return pydantic_fields(GenerateConfig)
+
+    return cached("inspect-generateconfig", dist_versions("inspect-ai"), build)["fields"]
+
+
 def check_generate(settings: dict[str, Any], where: tuple = ("generate",)) -> None:
-    """Inspect ``GenerateConfig`` fields only, each of the right type."""
+    """Inspect ``GenerateConfig`` fields only, each of the right type and a sensible value
+    (checked against the cached field schema: no Inspect import)."""
     import difflib
+    import math
 
-    from inspect_ai.model import GenerateConfig
-    from pydantic import ValidationError
+    from pydantic import TypeAdapter, ValidationError
 
-    fields = list(GenerateConfig.model_fields)
-    for key in settings:
-        if key not in GenerateConfig.model_fields:
-            close = difflib.get_close_matches(key, fields, n=1)
+    from msmkit.schemas import restore
+
+    fields = generate_fields()
+    for key, value in settings.items():
+        if key not in fields:
+            close = difflib.get_close_matches(key, list(fields), n=1)
             raise OptionError(
                 "not an Inspect GenerateConfig field",
                 loc=(*where, key),
                 hint=(f"did you mean {close[0]!r}? " if close else "")
                 + "e.g. max_tokens, temperature, top_p, seed, reasoning_tokens",
             )
-    try:
-        GenerateConfig.model_validate(settings)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        raise OptionError(
-            err["msg"], loc=(*where, *err["loc"]), hint="see Inspect's GenerateConfig"
-        ) from None
+        try:
+            TypeAdapter(restore(fields[key])).validate_python(value)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            raise OptionError(
+                err["msg"], loc=(*where, key), hint="see Inspect's GenerateConfig"
+            ) from None
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        low = GENERATE_BOUNDS.get(key)
+        if number and (not math.isfinite(value) or (low is not None and value < low)):
+            raise OptionError(
+                f"{value!r} is not a sensible {key} (at least {low})",
+                loc=(*where, key),
+                hint="see Inspect's GenerateConfig",
+            )
+
+
+UNSCORED_FLAGS = ("nothing_scored", "unscored")
+"""Metrics msmkit's tasks set to 1 when nothing was scored (no grader verdict, no decided
+answer): the eval finished, but it has no result to read."""
+
+
+def unscored_reason(metrics: dict[str, Any], task: str) -> str | None:
+    """Why an eval has no result (a task's unscored flag, or every metric NaN), or None."""
+    import math
+
+    flagged = [k for k, v in metrics.items() if k.rsplit("/", 1)[-1] in UNSCORED_FLAGS and v]
+    if flagged:
+        return f"{task} scored nothing ({flagged[0]} = 1): its rates are NaN"
+    numbers = [v for v in metrics.values() if isinstance(v, int | float)]
+    if not numbers or all(isinstance(v, float) and math.isnan(v) for v in numbers):
+        return f"{task} has no metric with a value"
+    return None
 
 
 class EvalKind:
@@ -185,9 +243,9 @@ class EvalKind:
 
     def fingerprint_extra(self, options: EvalOptions) -> dict[str, Any]:
         """The task's bank and prompt files: an edited bank reruns this task's evals."""
-        from msmkit.registry import get_registry
+        from msmkit.evals.external import resolve_task
 
-        return task_fingerprint(get_registry("tasks").get(options.task))
+        return task_fingerprint(resolve_task(options.task))
 
     def estimate(self, options: EvalOptions, upstream: dict[str, Estimate]) -> Estimate:
         notes = [f"args: {options.task_args}"] if options.task_args else []
@@ -198,11 +256,13 @@ class EvalKind:
     def run(self, ctx: StageContext) -> dict[str, Any]:
         from inspect_ai import eval_set
 
-        from msmkit.registry import get_registry
+        from msmkit.evals.external import resolve_task
+        from msmkit.registry import Entry
 
         opts: EvalOptions = ctx.options
-        entry = get_registry("tasks").entry(opts.task)
-        task_fn = entry.call("loading the task", entry.component.load)
+        component = resolve_task(opts.task)
+        entry = Entry(component.name, component, "", opts.task_provider or component.name)
+        task_fn = entry.call("loading the task", component.load)
         task = entry.call("building the task", task_fn, **opts.task_args)
         from msmkit.compare import task_name
 
@@ -249,6 +309,9 @@ class EvalKind:
         for score in log.results.scores if log.results else []:
             for metric_name, metric in score.metrics.items():
                 metrics[f"{opts.task}/{score.name}/{metric_name}"] = metric.value
+        unscored = unscored_reason(metrics, opts.task)
+        if unscored is not None:
+            ctx.note(f"[red]{ctx.label} on {', '.join(ctx.arms)}: nothing scored[/] ({unscored})")
         location = Path(str(log.location).removeprefix("file://"))
         with contextlib.suppress(ValueError):
             location = location.resolve().relative_to(ctx.dir.resolve())
@@ -257,4 +320,5 @@ class EvalKind:
             "model": model,
             "metrics": metrics,
             "samples": log.results.completed_samples if log.results else 0,
+            "unscored": unscored,
         }

@@ -16,15 +16,10 @@ from pydantic import Field
 
 from msmkit.components import Estimate, Options
 from msmkit.errors import MsmkitError
+from msmkit.hashing import sha256_text
 from msmkit.stagekit import StageContext
 from msmkit.toyworld.model import ToyModelSettings
 from msmkit.toyworld.pretrain import PretrainSettings
-
-
-def _sha(text: str) -> str:
-    import hashlib
-
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def world_fingerprint(bank_seed: int, seed: int) -> str:
@@ -37,7 +32,7 @@ def world_fingerprint(bank_seed: int, seed: int) -> str:
         "corpus": world.pretraining_documents(seed, 400, bank_seed=bank_seed),
         "probes": [p.prefix for p in world.knowledge_probes(bank_seed)[:50]],
     }
-    return _sha(json.dumps(blob, sort_keys=True))
+    return sha256_text(json.dumps(blob, sort_keys=True))
 
 
 class ProbeError(MsmkitError):
@@ -154,7 +149,7 @@ class ToyAFTKind:
     def fingerprint_extra(self, options: ToyAFTOptions) -> str:
         from msmkit.toyworld.world import aft_examples
 
-        return _sha(json.dumps(aft_examples(options.bank_seed), sort_keys=True))
+        return sha256_text(json.dumps(aft_examples(options.bank_seed), sort_keys=True))
 
     def estimate(self, options: ToyAFTOptions, upstream: dict[str, Estimate]) -> Estimate:
         from msmkit.toyworld.world import aft_examples

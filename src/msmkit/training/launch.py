@@ -23,6 +23,7 @@ from msmkit.components import Options, TrainJob
 from msmkit.errors import OptionError, UnknownComponentError
 from msmkit.executors import Job
 from msmkit.executors.jobfiles import write_error  # noqa: F401  (the worker's import)
+from msmkit.executors.local import bundled_configs, resolve_config  # noqa: F401
 
 WORKER = "msmkit.training.worker"
 
@@ -120,25 +121,6 @@ def check_launch(
         )
     executor.check(settings, options, backend)
     return int(executor.world_size(settings, options))
-
-
-def bundled_configs() -> dict[str, Path]:
-    """The accelerate configs msmkit ships (recipes/accelerate): ddp, zero2, zero3, fsdp2."""
-    from msmkit.resources import bundled
-
-    folder = bundled("recipes") / "accelerate"
-    return {p.stem: p for p in sorted(folder.glob("*.yaml"))} if folder.is_dir() else {}
-
-
-def resolve_config(config_file: str, base_dir: Path | None) -> Path:
-    """A shipped config by name (``zero3``), else a path (relative to ``base_dir``)."""
-    named = bundled_configs()
-    if config_file in named:
-        return named[config_file]
-    path = Path(config_file).expanduser()
-    if not path.is_absolute() and base_dir is not None:
-        path = base_dir / path
-    return path
 
 
 def job_payload(job: TrainJob, backend: str, backend_options: dict[str, Any]) -> dict[str, Any]:

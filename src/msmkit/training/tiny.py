@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal
 
+from pydantic import Field, model_validator
+
 from msmkit.components import Options
 from msmkit.training.data import atomic_output_dir
 
@@ -64,15 +66,23 @@ The question is how the model generalizes after training on the same examples.
 class TinyModelSettings(Options):
     """Shape of the tiny model. The defaults give roughly 140k parameters."""
 
-    vocab_size: int = 1024
-    hidden_size: int = 64
-    intermediate_size: int = 128
-    num_layers: int = 2
-    num_heads: int = 4
-    num_kv_heads: int = 2
-    max_positions: int = 512
+    vocab_size: int = Field(1024, ge=64, le=1 << 18)
+    hidden_size: int = Field(64, ge=4, le=1 << 14)
+    intermediate_size: int = Field(128, ge=4, le=1 << 16)
+    num_layers: int = Field(2, ge=1, le=256)
+    num_heads: int = Field(4, ge=1, le=1024)
+    num_kv_heads: int = Field(2, ge=1, le=1024)
+    max_positions: int = Field(512, ge=8, le=1 << 20)
     arch: Literal["qwen2", "llama"] = "qwen2"
-    seed: int = 0
+    seed: int = Field(0, ge=0, lt=1 << 32, strict=True)
+
+    @model_validator(mode="after")
+    def _heads_fit(self) -> TinyModelSettings:
+        if self.hidden_size % self.num_heads:
+            raise ValueError("hidden_size must be a multiple of num_heads")
+        if self.num_heads % self.num_kv_heads:
+            raise ValueError("num_heads must be a multiple of num_kv_heads")
+        return self
 
 
 def build_tiny_model(

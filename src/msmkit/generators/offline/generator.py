@@ -23,7 +23,9 @@ __all__ = ["OfflineGenerator", "OfflineOptions"]
 class OfflineOptions(Options):
     """Settings of the ``offline`` generator."""
 
-    docs_per_principle: int = Field(8, ge=1, description="documents written per principle")
+    docs_per_principle: int = Field(
+        8, ge=1, le=100_000, description="documents written per principle (at most 100,000)"
+    )
     doc_types: list[str] | None = Field(
         None, description="document types to use (default: all); see DOC_TYPES"
     )

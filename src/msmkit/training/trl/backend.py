@@ -15,16 +15,13 @@ torch, transformers, trl, peft and datasets are imported inside functions only.
 
 from __future__ import annotations
 
-import contextlib
 import tempfile
 from pathlib import Path
 from typing import Any, ClassVar
 
 from msmkit.components import Estimate, Options, TrainJob
-from msmkit.errors import ModelPathError, OptionError
 from msmkit.training.data import atomic_output_dir, ensure_output_free
 from msmkit.training.sources import source_ref
-from msmkit.training.trl.attention import check_attention
 from msmkit.training.trl.configs import (
     build_lora_config,
     build_sft_config,
@@ -32,7 +29,7 @@ from msmkit.training.trl.configs import (
     make_sft_config,
 )
 from msmkit.training.trl.memory import check_memory
-from msmkit.training.trl.mixing import check_mix, mix_source
+from msmkit.training.trl.mixing import mix_source
 from msmkit.training.trl.models import (
     ModelRef,
     load_hub_config,
@@ -40,10 +37,10 @@ from msmkit.training.trl.models import (
     resolve_model_ref,
     tokenizer_source,
 )
-from msmkit.training.trl.options import TRLOptions, check_stage, coerce_options
-from msmkit.training.trl.recipes import apply_recipe
+from msmkit.training.trl.options import TRLOptions, check_stage
+from msmkit.training.trl.quick import check_stage_options
+from msmkit.training.trl.recipes import effective_options
 from msmkit.training.trl.templates import (
-    chat_template_file,
     check_aft_template,
     check_sft_eos_token,
     resolve_doc_eos,
@@ -87,6 +84,16 @@ class TRLBackend:
                 check_memory(opts, ref, config)
             if ref.kind != "hub" and Path(tokenizer_source(ref)).is_dir():
                 _check_tokenizer(stage, opts, load_tokenizer(ref))
+
+    def quick_check(self, stage: str, options: Any, base_model: str | None) -> None:
+        """``msmkit plan``'s check: :meth:`validate` short of building the real configs and
+        loading a tokenizer (``msmkit.training.trl.quick``); ``msmkit run`` calls
+        :meth:`validate` before any stage starts."""
+        from msmkit.training.trl.quick import quick_check
+
+        quick_check(stage, options, base_model)
+        if base_model is not None:
+            check_lora_vs_ref(effective_options(options, base_model), resolve_model_ref(base_model))
 
     def data_refs(self, stage: str, options: Any) -> dict[str, str]:
         """Content refs of the data the options name beyond the stage's input (the mixed-in
@@ -134,32 +141,13 @@ class TRLBackend:
         return output_dir
 
 
-def effective_options(options: Any, base_model: str | None) -> TRLOptions:
-    """The options over their recipe; a continued adapter keeps its own LoRA config."""
-    opts = coerce_options(options)
-    continues_adapter = False
-    if opts.recipe is not None and base_model is not None:
-        with contextlib.suppress(ModelPathError):  # reported where the model is resolved
-            continues_adapter = resolve_model_ref(base_model).kind == "adapter"
-    return apply_recipe(opts, continues_adapter=continues_adapter)
-
-
 def _check_options(stage: str, options: TRLOptions) -> tuple[Any, Any]:
     """The option checks that need no model: the sft block (by building the real SFTConfig,
     which writes nothing), the template file, and the LoRA config.
     Returns the SFTConfig (placeholder output_dir) and the LoraConfig."""
     placeholder = Path(tempfile.gettempdir()) / "msmkit-validate"
     config = make_sft_config(stage, options, output_dir=placeholder, seed=0)
-    check_attention(options)
-    check_mix(stage, options)
-    if stage == "aft" and options.doc_prefix is not None:
-        raise OptionError(
-            "doc_prefix is a midtraining option (a masked prefix of each document)",
-            loc=("doc_prefix",),
-            hint="Remove it from the AFT options.",
-        )
-    if stage == "aft":
-        chat_template_file(options)
+    check_stage_options(stage, options)
     return config, build_lora_config(options.lora)
 
 

@@ -28,12 +28,17 @@ if TYPE_CHECKING:
     from transformers import TrainingArguments
 
 
-def _check_user_sft(options: TRLOptions) -> None:
-    """Unknown, reserved and wrongly typed ``sft`` keys, each at ``("sft", key)``."""
-    from trl import SFTConfig
+def check_user_sft(options: TRLOptions, fields: Mapping[str, str] | None = None) -> None:
+    """Unknown, reserved and wrongly typed ``sft`` keys, each at ``("sft", key)``: against
+    ``trl.SFTConfig`` itself, or against its cached ``fields`` (``msmkit.schemas``)."""
+    if fields is None:
+        from trl import SFTConfig
 
+        known, types_of = init_fields(SFTConfig), SFTConfig
+    else:
+        known, types_of = set(fields), fields
     user = options.sft
-    check_known("sft", user, init_fields(SFTConfig), SFT_DOCS)
+    check_known("sft", user, known, SFT_DOCS)
     for key in user:
         if key in RESERVED_SFT_KEYS:
             raise OptionError(
@@ -41,7 +46,7 @@ def _check_user_sft(options: TRLOptions) -> None:
                 loc=("sft", key),
                 hint=f"Remove it: {RESERVED_SFT_KEYS[key]}.",
             )
-    check_types("sft", SFTConfig, user, SFT_DOCS)
+    check_types("sft", types_of, user, SFT_DOCS)
     init_kwargs = user.get("model_init_kwargs")
     if init_kwargs is not None and not isinstance(init_kwargs, Mapping):
         raise OptionError(
@@ -62,8 +67,37 @@ def _at_least(kwargs: Mapping[str, Any], key: str, low: float, *, strict: bool =
         )
 
 
-def _check_ranges(kwargs: Mapping[str, Any]) -> None:
+UPPER_BOUNDS = {
+    "learning_rate": 1.0,
+    "num_train_epochs": 1000,
+    "max_steps": 100_000_000,
+    "max_length": 1 << 24,
+    "per_device_train_batch_size": 1 << 16,
+    "gradient_accumulation_steps": 1 << 16,
+}
+"""Values past these are mistakes (a learning rate of 1e10, a billion epochs, a 10^12-token
+block), refused at plan time rather than discovered hours into a run."""
+
+
+def check_ranges(kwargs: Mapping[str, Any]) -> None:
     """Values TRL/transformers accept but that cannot train (or fail only mid-run)."""
+    import math
+
+    for key, value in kwargs.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            raise OptionError(
+                f"sft option {key!r} must be a finite number, got {value!r}",
+                loc=("sft", key),
+                hint=SFT_DOCS,
+            )
+        high = UPPER_BOUNDS.get(key)
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if number and high is not None and value > high:
+            raise OptionError(
+                f"sft option {key!r} is {value:g}, beyond any sensible run (at most {high:g})",
+                loc=("sft", key),
+                hint=SFT_DOCS,
+            )
     if kwargs.get("max_length") is None:
         raise OptionError(
             "sft.max_length must be set",
@@ -136,7 +170,7 @@ def make_sft_config(
     """Check the ``sft`` block and build the real SFTConfig (which writes nothing to disk)."""
     from trl import SFTConfig
 
-    _check_user_sft(options)
+    check_user_sft(options)
     kwargs = sft_kwargs(
         stage,
         options,
@@ -145,7 +179,7 @@ def make_sft_config(
         eos_token=eos_token,
         precision=precision,
     )
-    _check_ranges(kwargs)
+    check_ranges(kwargs)
     try:
         return SFTConfig(**kwargs)
     except (TypeError, ValueError) as exc:
@@ -187,14 +221,17 @@ def _check_lora_ranges(kwargs: Mapping[str, Any]) -> None:
             )
 
 
-def build_lora_config(lora: dict[str, Any] | None):
-    """A peft ``LoraConfig`` from the ``lora`` option, or None for full fine-tuning."""
-    if lora is None:
-        return None
-    from peft import LoraConfig
+def check_lora(lora: dict[str, Any], fields: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The ``lora`` block checked (against ``peft.LoraConfig``, or its cached ``fields``);
+    returns the LoraConfig kwargs msmkit uses."""
+    if fields is None:
+        from peft import LoraConfig
 
-    check_known("lora", lora, init_fields(LoraConfig), LORA_DOCS)
-    check_types("lora", LoraConfig, lora, LORA_DOCS)
+        known, types_of = init_fields(LoraConfig), LoraConfig
+    else:
+        known, types_of = set(fields), fields
+    check_known("lora", lora, known, LORA_DOCS)
+    check_types("lora", types_of, lora, LORA_DOCS)
     kwargs = {"task_type": "CAUSAL_LM", "target_modules": "all-linear", **lora}
     targets = kwargs["target_modules"]
     names = [targets] if isinstance(targets, str) else list(targets or [])
@@ -205,6 +242,16 @@ def build_lora_config(lora: dict[str, Any] | None):
             hint="Leave target_modules as 'all-linear' (it excludes the output head).",
         )
     _check_lora_ranges(kwargs)
+    return kwargs
+
+
+def build_lora_config(lora: dict[str, Any] | None):
+    """A peft ``LoraConfig`` from the ``lora`` option, or None for full fine-tuning."""
+    if lora is None:
+        return None
+    from peft import LoraConfig
+
+    kwargs = check_lora(lora)
     try:
         return LoraConfig(**kwargs)
     except (TypeError, ValueError) as exc:

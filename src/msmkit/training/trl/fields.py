@@ -73,15 +73,30 @@ def _hints(cls: type) -> dict[str, Any]:
 
 @functools.cache
 def _adapter(cls: type, key: str) -> Any:
+    tp = _hints(cls).get(key)
+    return None if tp is None else _make_adapter(_lenient(tp))
+
+
+@functools.cache
+def _text_adapter(text: str) -> Any:
+    from msmkit.schemas import restore
+
+    return _make_adapter(restore(text))
+
+
+def _make_adapter(tp: Any) -> Any:
     from pydantic import ConfigDict, TypeAdapter
 
-    tp = _hints(cls).get(key)
-    if tp is None:
-        return None
     try:
-        return TypeAdapter(_lenient(tp), config=ConfigDict(arbitrary_types_allowed=True))
+        return TypeAdapter(tp, config=ConfigDict(arbitrary_types_allowed=True))
     except Exception:  # a type pydantic cannot express: the dataclass itself checks it
         return None
+
+
+def lenient_portable(tp: Any) -> Any:
+    """The annotation as :func:`check_types` reads it, for a cached schema
+    (``msmkit.schemas.dataclass_fields(cls, lenient=lenient_portable)``)."""
+    return _lenient(tp)
 
 
 def type_name(tp: Any) -> str:
@@ -92,15 +107,26 @@ def type_name(tp: Any) -> str:
     return re.sub(r"\b(?:[A-Za-z_]\w*\.)+([A-Za-z_]\w*)", r"\1", text)
 
 
-def check_types(block: str, cls: type, values: Mapping[str, Any], docs: str) -> None:
-    """Each value must fit its field's annotation; errors are OptionErrors at (block, key)."""
+def check_types(
+    block: str, cls: type | Mapping[str, str], values: Mapping[str, Any], docs: str
+) -> None:
+    """Each value must fit its field's annotation; errors are OptionErrors at (block, key).
+    ``cls`` is the config dataclass, or its cached schema (field -> portable annotation)."""
     from pydantic import ValidationError
 
+    from msmkit.schemas import restore
+
     for key, value in values.items():
-        adapter = _adapter(cls, key)
+        if isinstance(cls, Mapping):
+            text = cls.get(key)
+            adapter = None if text is None else _text_adapter(text)
+            tp = None if text is None else restore(text)
+        else:
+            adapter = _adapter(cls, key)
+            tp = _hints(cls).get(key)
         if adapter is None:
             continue
-        expected = type_name(_hints(cls)[key])
+        expected = type_name(tp)
         try:
             parsed = adapter.validate_python(value)
         except ValidationError as exc:

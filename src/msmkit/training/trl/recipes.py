@@ -47,9 +47,11 @@ def load_recipe(recipe: str) -> dict[str, Any]:
     import yaml
 
     path = recipe_path(recipe)
+    from msmkit.yamlfile import YAMLValueError, parse_yaml
+
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+        data = parse_yaml(path.read_text(encoding="utf-8"))[0]
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, YAMLValueError) as exc:
         raise OptionError(
             f"cannot read recipe {path}: {exc}", loc=("recipe",), hint="Fix the YAML."
         ) from None
@@ -119,3 +121,19 @@ def apply_recipe(options: TRLOptions, *, continues_adapter: bool = False) -> TRL
 def recipe_keys(options: TRLOptions) -> dict[str, Any]:
     """The recipe's own options (for the manifest and model card); {} without a recipe."""
     return load_recipe(options.recipe) if options.recipe else {}
+
+
+def effective_options(options: Any, base_model: str | None) -> TRLOptions:
+    """The options over their recipe; a continued adapter keeps its own LoRA config."""
+    import contextlib
+
+    from msmkit.errors import ModelPathError
+    from msmkit.training.trl.models import resolve_model_ref
+    from msmkit.training.trl.options import coerce_options
+
+    opts = coerce_options(options)
+    continues_adapter = False
+    if opts.recipe is not None and base_model is not None:
+        with contextlib.suppress(ModelPathError):  # reported where the model is resolved
+            continues_adapter = resolve_model_ref(base_model).kind == "adapter"
+    return apply_recipe(opts, continues_adapter=continues_adapter)
