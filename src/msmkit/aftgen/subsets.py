@@ -12,73 +12,28 @@ of the reasoning when kept), the same count the generator reports.
 
 from __future__ import annotations
 
-import json
-import math
 import random
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from msmkit.errors import RunError
+from msmkit.subsets import order, prefix, read_rows, row_tokens, write_rows
 
-
-def read_rows(path: Path) -> list[dict[str, Any]]:
-    from msmkit.jsonl import read_jsonl
-
-    return [row for _, row in read_jsonl(path)]
+__all__ = [
+    "mix",
+    "order",
+    "prefix",
+    "read_rows",
+    "row_tokens",
+    "without_reasoning",
+    "write_pair",
+    "write_rows",
+]
 
 
 def without_reasoning(row: dict[str, Any]) -> dict[str, Any]:
     messages = [{k: v for k, v in m.items() if k != "reasoning"} for m in row["messages"]]
     return {**row, "messages": messages}
-
-
-def row_tokens(row: dict[str, Any]) -> int:
-    text = "".join(
-        str(m.get("content", "")) + str(m.get("reasoning") or "") for m in row["messages"]
-    )
-    return math.ceil(len(text) / 4)
-
-
-def order(rows: Sequence[dict[str, Any]], seed: int) -> list[int]:
-    """The seeded order every subset of these rows is a prefix of."""
-    idx = list(range(len(rows)))
-    random.Random(f"msmkit-aft-subset-{seed}").shuffle(idx)
-    return idx
-
-
-def prefix(
-    rows: Sequence[dict[str, Any]],
-    seed: int,
-    *,
-    size: int | None = None,
-    tokens: int | None = None,
-    what: str = "the set",
-) -> list[dict[str, Any]]:
-    """The first ``size`` chats (or the fewest reaching ``tokens``) of the seeded order;
-    RunError when the set is too small (never a silently smaller subset)."""
-    ranked = [rows[i] for i in order(rows, seed)]
-    if size is not None:
-        if size > len(ranked):
-            raise RunError(
-                f"{what} has {len(ranked):,} chats; a subset of {size:,} was asked",
-                hint="generate a larger set (target) or ask for a smaller subset",
-            )
-        return ranked[:size]
-    if tokens is None:
-        return ranked
-    out, total = [], 0
-    for row in ranked:
-        if total >= tokens:
-            return out
-        out.append(row)
-        total += row_tokens(row)
-    if total < tokens:
-        raise RunError(
-            f"{what} has {total:,} tokens; a subset of {tokens:,} tokens was asked",
-            hint="generate a larger set (target_tokens) or ask for fewer tokens",
-        )
-    return out
 
 
 def mix(
@@ -98,14 +53,6 @@ def mix(
     rows = [{**r, "source": "data"} for r in kept] + [{**r, "source": "other"} for r in taken]
     random.Random(f"msmkit-aft-mix-{seed}").shuffle(rows)
     return rows
-
-
-def write_rows(path: Path, rows: Sequence[dict[str, Any]]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        for row in rows:
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-    tmp.replace(path)
 
 
 def write_pair(directory: Path, rows: Sequence[dict[str, Any]]) -> dict[str, Any]:

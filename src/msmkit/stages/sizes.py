@@ -7,78 +7,19 @@
   of its own seeded order that reaches the group's smallest size, by tokens or by samples.
   The size it matched to and what it kept are outputs (the manifest records them per arm).
 
-Tokens are counted as characters / 4 of the text (of every message, for chats), the same
-estimate the planner uses; a tokenizer's count differs by a few percent, equally for all.
+Sets are cut with :mod:`msmkit.subsets` (tokens: characters / 4, the planner's estimate; a
+tokenizer's count differs by a few percent, equally for every arm).
 """
 
 from __future__ import annotations
 
-import json
-import math
-import random
-from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
 from msmkit.components import Estimate, Options
-from msmkit.errors import RunError
 from msmkit.stagekit import StageContext
-
-
-def row_tokens(row: dict[str, Any]) -> int:
-    """characters / 4 of a corpus row's text, or of a chat's message contents."""
-    if "messages" in row:
-        text = "".join(
-            str(m.get("content", "")) + str(m.get("reasoning") or "") for m in row["messages"]
-        )
-    else:
-        text = str(row.get("text", ""))
-    return math.ceil(len(text) / 4)
-
-
-def seeded_order(n: int, seed: int, salt: str) -> list[int]:
-    """The order every subset of a set is a prefix of (same seed and salt: nested subsets)."""
-    idx = list(range(n))
-    random.Random(f"msmkit-{salt}-{seed}").shuffle(idx)
-    return idx
-
-
-def take(
-    rows: Sequence[dict[str, Any]],
-    order: Sequence[int],
-    *,
-    count: int | None = None,
-    tokens: int | None = None,
-    measure: Callable[[dict[str, Any]], int] = row_tokens,
-) -> list[int]:
-    """Indices of the first ``count`` rows of ``order``, or the fewest reaching ``tokens``;
-    RunError when the set is smaller than asked (never a silently smaller set)."""
-    if count is not None:
-        if count > len(order):
-            raise RunError(f"the set has {len(order):,} items; {count:,} were asked")
-        return list(order[:count])
-    chosen, total = [], 0
-    for i in order:
-        if tokens is not None and total >= tokens:
-            return chosen
-        chosen.append(i)
-        total += measure(rows[i])
-    if tokens is not None and total < tokens:
-        raise RunError(f"the set has {total:,} tokens; {tokens:,} were asked")
-    return chosen
-
-
-def read_rows(path: Any) -> list[dict[str, Any]]:
-    from msmkit.jsonl import read_jsonl
-
-    return [row for _, row in read_jsonl(path)]
-
-
-def write_rows(path: Any, rows: list[dict[str, Any]]) -> None:
-    with open(path, "w", encoding="utf-8") as handle:
-        for row in rows:
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+from msmkit.subsets import prefix, read_rows, row_tokens, write_rows
 
 
 def _size(rows: list[dict[str, Any]], by: str) -> int:
@@ -121,10 +62,17 @@ class CorpusSubsetKind:
     def run(self, ctx: StageContext) -> dict[str, Any]:
         opts: SubsetOptions = ctx.options
         rows = read_rows(ctx.inputs["corpus"].path("corpus"))
-        order = seeded_order(len(rows), opts.seed, "dose")
-        kept = sorted(take(rows, order, count=opts.docs, tokens=opts.tokens))
-        write_rows(ctx.dir / "corpus.jsonl", [rows[i] for i in kept])
-        tokens = sum(row_tokens(rows[i]) for i in kept)
+        kept = prefix(
+            rows,
+            opts.seed,
+            size=opts.docs,
+            tokens=opts.tokens,
+            what="the corpus",
+            salt="dose",
+            unit="documents",
+        )
+        write_rows(ctx.dir / "corpus.jsonl", kept)
+        tokens = sum(row_tokens(r) for r in kept)
         ctx.note(f"{ctx.label}: kept {len(kept):,} of {len(rows):,} documents, ~{tokens:,} tokens")
         return {"corpus": "corpus.jsonl", "documents": len(kept), "tokens": tokens}
 
@@ -161,14 +109,15 @@ class _MatchKind:
             if slot.startswith("group-"):
                 sizes[slot] = _size(read_rows(up.path(self.output)), opts.by)
         target = min(sizes.values())
-        order = seeded_order(len(own), opts.seed, f"match-{self.produces}")
-        if opts.by == "samples":
-            kept = take(own, order, count=target)
-        else:
-            kept = take(own, order, tokens=target)
-        kept.sort()
-        write_rows(ctx.dir / "data.jsonl", [own[i] for i in kept])
-        size = _size([own[i] for i in kept], opts.by)
+        kept = prefix(
+            own,
+            opts.seed,
+            size=target if opts.by == "samples" else None,
+            tokens=target if opts.by == "tokens" else None,
+            salt=f"match-{self.produces}",
+        )
+        write_rows(ctx.dir / "data.jsonl", kept)
+        size = _size(kept, opts.by)
         return {
             self.output: "data.jsonl",
             "matched_to": target,
