@@ -218,3 +218,29 @@ def test_token_matching_cuts_each_arm_to_the_groups_smallest(plugin, tmp_path, b
     }
     assert matches["large"]["own"] == 12 and matches["large"]["matched_to"] == 5
     assert matches["small"]["kept"] == 5 and "alone" not in matches
+
+
+def test_a_condition_axis_sets_what_each_value_needs(plugin, tmp_path, base_model):
+    import msmkit
+
+    text = f"""\
+name: conditions
+base_model: {base_model}
+defaults:
+  generate: {{name: echo, options: {{n: 2}}}}
+  midtrain: {{backend: copy}}
+  aft: {{backend: copy, data: cheese}}
+matrix:
+  axes:
+    spec: [pro-america]
+    condition:
+      values: [msm-aft, msm, aft]
+      cases: {{msm: {{aft: false}}, aft: {{spec: null, midtrain: false}}}}
+"""
+    graph = msmkit.Run(write(tmp_path, base_model, text=text), log_dir=tmp_path / "l").plan()
+    chains = {name: info.chains[0] for name, info in graph.arms.items()}
+    assert set(chains) == {"pro-america-msm-aft", "pro-america-msm", "pro-america-aft"}
+    assert chains["pro-america-msm-aft"].midtrain and chains["pro-america-msm-aft"].aft
+    assert chains["pro-america-msm"].midtrain and chains["pro-america-msm"].aft is None
+    assert chains["pro-america-aft"].midtrain is None and chains["pro-america-aft"].aft
+    assert graph.arms["pro-america-aft"].spec is None

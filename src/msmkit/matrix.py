@@ -11,6 +11,9 @@ matrix:
     lr:                                  # any other axis: values and where they go
       values: [1.0e-4, 3.0e-4]
       set: {midtrain.options.sft.learning_rate: "{value}"}
+    condition:                           # settings that differ per value
+      values: [msm-aft, msm, aft]
+      cases: {msm: {aft: false}, aft: {spec: null, midtrain: false}}
   exclude: [{spec: pro-america, variant: rules-only}]
   include: []                            # extra coordinates, axes' lists or not
   arm: {}                                # settings every matrix arm has (like an arm's)
@@ -48,6 +51,11 @@ class Axis(Options):
         default_factory=dict,
         description="dotted arm paths and the value each coordinate puts there; '{value}' "
         "stands for the axis value",
+    )
+    cases: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="per value, dotted arm paths and what that value puts there (a "
+        "condition axis: {aft-only: {spec: null, midtrain: false}, msm-only: {aft: false}})",
     )
 
 
@@ -175,13 +183,14 @@ def expand_arm(
         spec = matrix.axes[axis]
         index = matrix.values(axis).index(value) if value in matrix.values(axis) else None
         loc = ("axes", axis, *(() if index is None else (index,)))
-        if isinstance(spec, Axis) and spec.set:
-            for path, template in spec.set.items():
+        if isinstance(spec, Axis) and (spec.set or spec.cases):
+            case = spec.cases.get(str(value), {})
+            for path, template in {**spec.set, **case}.items():
                 top = path.split(".")[0]
                 if top not in arm and isinstance(defaults.get(top), dict):
                     arm[top] = copy.deepcopy(defaults[top])  # change one setting, keep the rest
                 _set_path(arm, path, _fill(template, value))
-                where[path.split(".")[0]] = (*loc[:2], "set", path)
+                where[top] = (*loc[:2], "cases", str(value)) if path in case else loc
             continue
         if axis not in BUILTIN_AXES:
             raise MatrixError(
