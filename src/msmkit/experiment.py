@@ -318,8 +318,6 @@ class Experiment(Options):
             if arm.spec is None:
                 return f"arm '{arm.name}' is in_context but has no spec to put in context"
             return None
-        if arm.spec is not None and mt is None:
-            return f"arm '{arm.name}' has a spec but midtraining is off"
         if arm.spec is not None and mt is not None and mt.corpus is not None:
             return (
                 f"arm '{arm.name}' has a spec and a midtrain corpus; the corpus replaces "

@@ -206,8 +206,9 @@ class Expander:
     # ------------------------------------------------------------------ shorthand steps
     def _step_generate(self, walk: ArmWalk) -> None:
         spec = walk.latest.get("spec")
-        if spec is None:
-            return
+        listed = walk.arm.stages is not None or self.exp.defaults.stages is not None
+        if spec is None or (self.exp.midtrain_for(walk.arm) is None and not listed):
+            return  # nothing would train on the documents (an AFT-only arm's spec feeds AFT)
         arm = walk.arm
         info = self.g.arms[arm.name]
         ref = self.exp.generate_for(arm)
