@@ -53,9 +53,11 @@ def _colors(n: int) -> list[Any]:
 
 
 def _yerr(value: float, ci: list[float] | None) -> tuple[list[float], list[float]] | None:
+    """Error-bar lengths below and above ``value`` (an interval that ends at the value, as a
+    Wilson interval at 0 or 1 may, up to rounding, draws no bar on that side)."""
     if not ci:
         return None
-    return [value - ci[0]], [ci[1] - value]
+    return [max(0.0, value - ci[0])], [max(0.0, ci[1] - value)]
 
 
 def _grouped_panel(ax: Any, fid: str, p: int, panel: dict[str, Any], hue_color: dict) -> None:
@@ -123,8 +125,8 @@ def _lines_panel(ax: Any, fid: str, p: int, panel: dict[str, Any], line_color: d
                 [pt["x"] for pt in with_ci],
                 [pt["value"] for pt in with_ci],
                 yerr=[
-                    [pt["value"] - pt["ci95"][0] for pt in with_ci],
-                    [pt["ci95"][1] - pt["value"] for pt in with_ci],
+                    [max(0.0, pt["value"] - pt["ci95"][0]) for pt in with_ci],
+                    [max(0.0, pt["ci95"][1] - pt["value"]) for pt in with_ci],
                 ],
                 fmt="none",
                 ecolor=color,
