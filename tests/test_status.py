@@ -179,3 +179,20 @@ def test_not_a_run_folder_is_one_clear_error(tmp_path):
     result = CliRunner().invoke(make_cli(), ["status", str(tmp_path)])
     assert result.exit_code == 1
     assert "is not an msmkit run folder" in str(result.exception)
+
+
+def test_status_page_runs_its_clock_in_chromium_without_errors(run):
+    from headless import chromium, open_page
+
+    from msmkit.report.status_page import write_status_page
+
+    if chromium() is None:
+        pytest.skip("Chromium is not installed (apt-get install -y chromium)")
+    page = open_page(write_status_page(run))
+    try:
+        first = page.evaluate("document.querySelector('[data-since]').textContent")
+        assert first.endswith(" so far")
+        assert page.requests() == [(run / "status.html").resolve().as_uri()]
+        assert page.console_errors() == []
+    finally:
+        page.close()
