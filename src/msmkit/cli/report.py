@@ -33,13 +33,15 @@ def no_report_option(fn):
 
 
 def status_hook(run: Any, statuses: dict[str, str]) -> None:
-    """Run's ``on_update``: refresh ``status.html`` (the plan's estimates kept once)."""
+    """Run's ``on_update``: refresh ``status.html`` (the plan's estimates written once per
+    run of the command, so an experiment that grew an arm has its new stages' estimates)."""
     from msmkit.report.status import write_estimates
     from msmkit.report.status_page import write_status_page
 
     run_dir = run.folder.path
-    if not (run_dir / "status.json").exists():
+    if not getattr(run, "_status_estimates", False):
         write_estimates(run_dir, run.graph)
+        run._status_estimates = True
     write_status_page(run_dir)
 
 

@@ -198,7 +198,7 @@ def draw(figure: dict[str, Any]) -> str:
     fig.tight_layout(rect=(0, 0.06 * (1 + (len(legend) - 1) // 3) if legend else 0, 1, 1))
     buf = io.StringIO()
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": fid}):
-        fig.savefig(buf, format="svg", metadata={"Date": None})
+        fig.savefig(buf, format="svg", metadata={"Date": None}, bbox_inches="tight", pad_inches=0.1)
     return inline_svg(buf.getvalue(), fid)
 
 

@@ -94,24 +94,32 @@ def results_html(data: dict[str, Any], svgs: dict[str, str]) -> str:
 
 
 def contrasts_html(pairs: list[dict[str, Any]]) -> str:
+    """Per task, the pairs of the comparison (diff = a − b), then the same in words."""
     if not pairs:
         return ""
-    rows = [
-        [
-            _e(p["metric"]),
-            _e(f"{p['a']} − {p['b']}"),
-            f"{p['diff']:+.3f} {interval(p.get('ci95'), signed=True)}",
-            p_text(p.get("p_value")),
-            _e(p.get("test", "")),
-            _e(p.get("n_items", "")),
-        ]
-        for p in pairs
-    ]
+    by_task: dict[str, list[dict[str, Any]]] = {}
+    for p in pairs:
+        by_task.setdefault(p["metric"].partition("/")[0], []).append(p)
+    adjusted = any(p.get("p_adjusted") is not None for p in pairs)
+    header = ["metric", "a − b", "diff [95% CI]", "p", *(["adjusted p"] if adjusted else [])]
+    header += ["test", "items"]
+    parts = []
+    for task, group in by_task.items():
+        rows = []
+        for p in group:
+            row = [
+                _e(p["metric"].partition("/")[2]),
+                _e(f"{p['a']} − {p['b']}"),
+                f"{p['diff']:+.3f} {interval(p.get('ci95'), signed=True)}",
+                p_text(p.get("p_value")),
+            ]
+            if adjusted:
+                row.append(p_text(p.get("p_adjusted")))
+            rows.append([*row, _e(p.get("test", "")), _e(p.get("n_items", ""))])
+        numeric = {2, 3, len(header) - 1} | ({4} if adjusted else set())
+        parts += [f"<h3>{_e(task)}</h3>", table(header, rows, numeric)]
     words = "".join(f"<li>{_e(contrast_sentence(p))}</li>" for p in pairs)
-    return (
-        table(["metric", "a − b", "diff [95% CI]", "p", "test", "items"], rows, {2, 3, 5})
-        + f"<details><summary>In words</summary><ul>{words}</ul></details>"
-    )
+    return "".join(parts) + f"<details><summary>In words</summary><ul>{words}</ul></details>"
 
 
 def diff_html(text: str) -> str:
@@ -168,12 +176,7 @@ def manifest_html(run: dict[str, Any]) -> str:
     ]
     parts = [f"<h3>Run {_e(run['run'])}</h3>", table([], [[k, v] for k, v in facts])]
     data_rows = [
-        [
-            _e(arm),
-            _e(d.get("spec")),
-            f"<code>{_e(str(d.get('corpus_sha256'))[:12])}</code>",
-            f"<code>{_e(str(d.get('aft_sha256'))[:12])}</code>",
-        ]
+        [_e(arm), _e(d.get("spec") or "—"), _sha(d.get("corpus_sha256")), _sha(d.get("aft_sha256"))]
         for arm, d in (run.get("data") or {}).items()
     ]
     parts.append(table(["arm", "spec", "corpus sha256", "AFT data sha256"], data_rows))
