@@ -196,3 +196,35 @@ def test_status_page_runs_its_clock_in_chromium_without_errors(run):
         assert page.console_errors() == []
     finally:
         page.close()
+
+
+@pytest.mark.slow
+def test_a_failed_eval_shows_the_error_its_inspect_log_recorded(tmp_path):
+    from inspect_ai import Task
+    from inspect_ai import eval as inspect_eval
+    from inspect_ai.dataset import Sample
+    from inspect_ai.solver import solver
+
+    from msmkit.report.status import collect
+
+    @solver
+    def explode():
+        async def solve(state, generate):
+            raise RuntimeError("the grader role is not bound")
+
+        return solve
+
+    store = tmp_path / "store"
+    stage = _stage(store, "eval-x", status="failed", error="PluginError: evaluation did not finish")
+    task = Task(dataset=[Sample(input="q", id="q1")], solver=explode(), name="qa")
+    [log] = inspect_eval(task, model="mockllm/model", log_dir=str(stage / "logs"), display="none")
+    assert log.status == "error"
+    folder = tmp_path / "exp"
+    folder.mkdir()
+    stages = {"eval-x": {"kind": "eval", "label": "eval qa", "arms": ["a"], "status": "failed"}}
+    manifest = {"experiment": {"name": "exp"}, "store": str(store), "stages": stages}
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    row = _row(collect(folder), "eval-x")
+    assert row["state"] == "failed" and row["error"].startswith("PluginError")
+    assert row["log"] == str(stage / "logs")
+    assert any("the grader role is not bound" in line for line in row["log_tail"])
