@@ -38,6 +38,8 @@ class FakeArm:
 def _scorer(name: str, values: Values, multi: bool):
     from inspect_ai.scorer import Score, mean, scorer
 
+    from msmkit.evals.agentic_misalignment.metrics import am_rates
+
     def make():
         async def score(state, target):
             value = values[str(state.sample_id)]
@@ -46,7 +48,8 @@ def _scorer(name: str, values: Values, multi: bool):
         return score
 
     make.__name__ = name
-    return scorer(metrics=[mean()], name=name)(make)()
+    metrics = [am_rates()] if name == "am_scorer" else [mean()]  # the header names AM logs
+    return scorer(metrics=metrics, name=name)(make)()
 
 
 def _task(ev: FakeEval):

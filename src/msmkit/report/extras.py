@@ -67,11 +67,28 @@ def aft_size(arm: ReportArm) -> dict[str, Any] | None:
 # ----------------------------------------------------------------- agentic misalignment
 
 
+def is_am_log(log: str) -> bool:
+    """Whether a log's header names the AM metrics (``misalignment_rate`` or a per-condition
+    ``*_classifier_verdict``): only those logs are read sample by sample."""
+    from inspect_ai.log import read_eval_log
+
+    try:
+        header = read_eval_log(log, header_only=True)
+    except Exception:
+        return False
+    for score in header.results.scores if header.results else []:
+        if any(m == "misalignment_rate" or m.endswith(VERDICT) for m in score.metrics):
+            return True
+    return False
+
+
 @lru_cache(maxsize=64)
 def _am_rows(log: str) -> tuple[tuple[str, dict[str, str], float, str], ...]:
     """(scorer, condition fields, verdict, sample key) of every scored AM sample in a log."""
     from inspect_ai.log import read_eval_log
 
+    if not is_am_log(log):
+        return ()
     try:
         data = read_eval_log(log, exclude_fields={"messages", "events", "store", "attachments"})
     except Exception:  # an unreadable log shows as missing, with the others

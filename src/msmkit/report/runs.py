@@ -246,22 +246,31 @@ def comparison_for(runs: list[RunData], arms: list[ReportArm]) -> tuple[dict[str
     return table, f"recomputed from the eval logs ({why})"
 
 
-def per_seed_cells(arms: list[ReportArm]) -> dict[str, dict[str, dict[str, Any]]]:
-    """arm -> replicate -> column -> cell: each seed's own estimate (the dots under a bar)."""
+def per_seed_cells(
+    arms: list[ReportArm], comparison: dict[str, Any]
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """arm -> replicate -> column -> cell: each seed's own estimate (the dots under a bar).
+
+    An arm with one replicate has the comparison's cell as its only dot (the same samples,
+    the same estimate), so only arms with several seeds read their logs again."""
     from msmkit import compare
 
     logs: dict[str, list[tuple[str, Path, str]]] = {}
     index: dict[str, tuple[str, str]] = {}
+    out: dict[str, dict[str, dict[str, Any]]] = {}
     for a in arms:
-        for replicate, log, name in a.final_logs():
+        rows = a.final_logs()
+        replicates = list(dict.fromkeys(rep for rep, _, _ in rows))
+        if len(replicates) == 1 and a.label in comparison["arms"]:
+            cells = comparison["arms"][a.label]
+            out[a.label] = {replicates[0]: {k: c for k, c in cells.items() if c is not None}}
+            continue
+        for replicate, log, name in rows:
             key = f"{a.label}\x1f{replicate}"
             index[key] = (a.label, replicate)
             logs.setdefault(key, []).append((replicate, log, name))
-    if not logs:
-        return {}
-    cells = compare.arm_cells(logs)
-    out: dict[str, dict[str, dict[str, Any]]] = {}
-    for key, row in cells["arms"].items():
-        label, replicate = index[key]
-        out.setdefault(label, {})[replicate] = {k: c for k, c in row.items() if c is not None}
+    if logs:
+        for key, row in compare.arm_cells(logs)["arms"].items():
+            label, replicate = index[key]
+            out.setdefault(label, {})[replicate] = {k: c for k, c in row.items() if c is not None}
     return out
