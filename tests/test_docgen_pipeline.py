@@ -385,6 +385,15 @@ def test_many_ideas_are_asked_in_parts_with_stable_ids(plugin, tmp_path, use):
     seen.clear()
     run_docs(experiment(tmp_path / "two", options))
     assert seen == []
-    # all 60 in one request need ~4,200 tokens > planning_max_tokens 4096: truncated, rejected
-    n = run_docs(experiment(tmp_path / "three", {**options, "ideas_per_call": 100}))
-    assert report(n)["ideas"]["rejected"] == {"truncated": 8} and corpus(n) == []
+    # all 60 in one request need ~4,200 tokens > planning_max_tokens 4096: truncated, rejected;
+    # a step whose every answer was rejected fails the stage, saying why (never done, empty)
+    from msmkit.genkit.steps import StepFailed
+
+    with pytest.raises(StepFailed, match=r"'ideas': every answer was rejected \(truncated 8\)"):
+        run_docs(experiment(tmp_path / "three", {**options, "ideas_per_call": 100}))
+    n = node(graph(experiment(tmp_path / "three", {**options, "ideas_per_call": 100})))
+    assert n.stage.status == "failed"
+    data = json.loads((n.stage.dir / "steps" / "report.json").read_text())
+    assert data["status"] == "failed" and data["steps"]["ideas"]["rejected"] == {"truncated": 8}
+    assert data["steps"]["ideas"]["truncated"] == 8 * 3  # every attempt of the 8 truncated
+    assert not (n.stage.dir / "corpus.jsonl").exists()

@@ -124,17 +124,24 @@ def test_kill_between_batch_submit_and_collect_then_resume(tmp_path: Path) -> No
 def test_provider_error_echoing_the_key_is_redacted(
     model: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
+    """A rejected key (HTTP 401) stops the run at once with the provider's message, the key
+    in it redacted: every other request would be refused the same way."""
+    from msmkit.llm.waiting import ProviderRejectedError
+
     monkeypatch.setenv("OPENAI_API_KEY", "sk-proj-fakeopenai0123456789")
     journal = ResultJournal(tmp_path / "j.jsonl")
     with FakeLLMServer(faults={"req r0": ["401_echo"]}) as server:
         base = server.url if model == ANTHROPIC else server.url + "/v1"
-        settings = {"model": model, "base_url": base, "backoff_initial_s": 0.01}
-        requests = [LLMRequest(id="r0", model=model, prompt="req r0")]
-        summary = make_executor(settings).run(requests, journal, state_dir=tmp_path)
-    error = summary.errors["r0"]
+        settings = {"model": model, "base_url": base, "backoff_initial_s": 0.01,
+                    "max_connections": 1}  # fmt: skip
+        requests = [LLMRequest(id=f"r{i}", model=model, prompt=f"req r{i}") for i in range(5)]
+        with pytest.raises(ProviderRejectedError) as err:
+            make_executor(settings).run(requests, journal, state_dir=tmp_path)
+    error = err.value.message
+    assert "refused the request" in error and "HTTP 401" in error
     assert "invalid x-api-key" in error and "[REDACTED]" in error
     assert KEY not in error and "sk-proj-fakeopenai0123456789" not in error
-    assert (summary.failed, len(journal), server.by_key["req r0"]) == (1, 0, 1)
+    assert (len(journal), server.by_key["req r0"], sum(server.by_key.values())) == (0, 1, 1)
 
 
 def test_redact_patterns() -> None:

@@ -116,15 +116,16 @@ def test_failed_stage_keeps_earlier_work_and_resumes(plugin, tmp_path, base_mode
         run(["run", str(exp), "--log-dir", str(logs)])
     store = logs / "store"
     done = [json.loads(p.read_text())["status"] for p in store.glob("*/stage.json")]
-    # 2 specs, 2 corpora, 1 midtrain done; the AFT that crashed failed
-    assert done.count("done") == 5 and done.count("failed") == 1
+    # a failure stops only what needs it: 2 specs, 2 corpora and both midtrains are done,
+    # and each arm's AFT (america, rules, control) ran and failed
+    assert done.count("done") == 6 and done.count("failed") == 3
     corpus = next(store.glob("corpus-*/corpus.jsonl")).read_text()
     # the plan shows what is left; nothing finished is redone
     plan = json.loads(run(["plan", str(exp), "--log-dir", str(logs), "--json"]).output)
     status = [(s["kind"], s["status"]) for s in plan["stages"]]
-    assert [k for k, st in status if st == "failed"] == ["aft"]
+    assert [k for k, st in status if st == "failed"] == ["aft", "aft", "aft"]
     assert [st for k, st in status if k == "corpus"] == ["done", "done"]
-    assert sorted(st for _, st in status).count("done") == 5
+    assert sorted(st for _, st in status).count("done") == 6
     assert next(store.glob("corpus-*/corpus.jsonl")).read_text() == corpus
     # the manifest says where it stopped
     stages = manifest_of(logs / "mech")["stages"]

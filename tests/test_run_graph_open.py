@@ -214,3 +214,46 @@ def test_an_unknown_executor_fails_at_plan(plugin, tmp_path, base_model):
     )
     with pytest.raises(ConfigError, match=r"defaults.midtrain.launch.launcher: unknown executor"):
         msmkit.Run(exp, log_dir=tmp_path / "logs").plan()
+
+
+def test_a_failing_arm_leaves_the_others_finished(plugin, tmp_path, base_model):
+    from click.testing import CliRunner
+
+    from msmkit.cli import make_cli
+
+    exp = write(
+        tmp_path,
+        base_model,
+        defaults="  stages: [generate, midtrain, aft, {stage: score-model, name: score}]\n",
+    )
+    text = exp.read_text().replace("  aft: {backend: copy}", "  aft: {backend: copy, data: cheese}")
+    text = text.replace(
+        "    variants: [{name: rules-only}]\n",
+        "    variants: [{name: rules-only}]\n    aft: {backend: copy, data: cheese, "
+        "options: {fail: true}}\n",
+    )
+    exp.write_text(text)
+    result = CliRunner().invoke(
+        make_cli(), ["run", str(exp), "--log-dir", str(tmp_path / "logs"), "--json"]
+    )
+    assert result.exit_code == 1
+    assert "simulated crash" in str(result.exception)
+    out = json.loads(result.stdout)
+    (failed,) = out["failed"]
+    assert failed.startswith("aft-") and "simulated crash" in out["failed"][failed]
+    manifest = json.loads((tmp_path / "logs" / "open" / "manifest.json").read_text())
+    status = {
+        arm: {
+            manifest["stages"][s]["kind"]: manifest["stages"][s]["status"]
+            for s in seeds[0]["steps"]
+        }
+        for arm, seeds in ((a, v["seeds"]) for a, v in manifest["arms"].items())
+    }
+    assert status["america"] == {
+        "spec": "done",
+        "corpus": "done",
+        "midtrain": "done",
+        "aft": "done",
+        "score-model": "done",
+    }
+    assert status["rules"]["aft"] == "failed" and status["rules"]["score-model"] == "blocked"

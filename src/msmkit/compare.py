@@ -232,12 +232,33 @@ def arm_pairs(arms: Sequence[str]) -> list[tuple[str, str]]:
     return [(arms[0], other) for other in arms[1:]]
 
 
-def comparison(arm_logs: ArmLogs) -> dict[str, Any]:
+def holm(p_values: Sequence[float | None]) -> list[float | None]:
+    """Holm's step-down adjusted p-values (None stays None): the i-th smallest of m is
+    multiplied by m - i + 1, made monotone, capped at 1."""
+    ranked = sorted((p, i) for i, p in enumerate(p_values) if p is not None)
+    m = len(ranked)
+    out: list[float | None] = [None] * len(p_values)
+    running = 0.0
+    for rank, (p, i) in enumerate(ranked):
+        running = max(running, min(1.0, (m - rank) * p))
+        out[i] = running
+    return out
+
+
+def comparison(
+    arm_logs: ArmLogs,
+    *,
+    pairs: Sequence[tuple[str, str]] | None = None,
+    correction: str = "none",
+) -> dict[str, Any]:
     """The comparison of arms, from ``{arm: [(replicate label, eval log path[, name]), ...]}``.
 
     An arm's logs may be different tasks, different seeds (replicate labels), or both.
-    Returns a JSON-ready dict: ``columns`` (metric keys), ``arms`` (arm -> key -> cell or
-    None), ``pairs`` (pairwise differences, ``diff = a - b``) and ``notes``.
+    ``pairs`` restricts the differences to declared contrasts (default: every pair of up to
+    five arms, else each arm against the first); ``correction="holm"`` adjusts each metric's
+    p-values over its contrasts (``p_adjusted``). Returns a JSON-ready dict: ``columns``
+    (metric keys), ``arms`` (arm -> key -> cell or None), ``pairs`` (differences, ``diff =
+    a - b``), ``correction`` and ``notes``.
     """
     notes: list[str] = []
     columns, data = _collect(arm_logs, notes)
@@ -252,8 +273,9 @@ def comparison(arm_logs: ArmLogs) -> dict[str, Any]:
         "notes": notes,
     }
     mixed: set[tuple[str, str]] = set()
+    wanted = list(pairs) if pairs is not None else arm_pairs(arms)
     for key in columns:
-        for a, b in arm_pairs(arms):
+        for a, b in wanted:
             if key not in data[a] or key not in data[b]:
                 continue
             table["pairs"].append(_pair(key, a, b, data[a][key], data[b][key]))
@@ -265,10 +287,23 @@ def comparison(arm_logs: ArmLogs) -> dict[str, Any]:
             f"{a} vs {b}: only one of them has several seeds, so their difference is tested "
             "over items and leaves seed-to-seed variance out"
         )
-    if table["pairs"]:
+    table["correction"] = correction if table["pairs"] else "none"
+    if table["pairs"] and correction == "holm":
+        by_metric: dict[str, list[dict[str, Any]]] = {}
+        for row in table["pairs"]:
+            by_metric.setdefault(row["metric"], []).append(row)
+        for rows in by_metric.values():
+            for row, adjusted in zip(rows, holm([r["p_value"] for r in rows]), strict=True):
+                row["p_adjusted"] = adjusted
+        most = max(len(rows) for rows in by_metric.values())
+        notes.append(
+            "diff = a - b; p is Holm-corrected over the contrasts of each metric "
+            f"(up to {most}); p_value in comparison.json is uncorrected"
+        )
+    elif table["pairs"]:
         notes.append("diff = a - b; p-values are not corrected for multiple comparisons")
-        if len(arms) > MAX_ALL_PAIRS:
-            notes.append(f"more than {MAX_ALL_PAIRS} arms: each arm is compared with {arms[0]}")
+    if table["pairs"] and pairs is None and len(arms) > MAX_ALL_PAIRS:
+        notes.append(f"more than {MAX_ALL_PAIRS} arms: each arm is compared with {arms[0]}")
     return table
 
 
@@ -314,13 +349,18 @@ def _short_test(pair: dict[str, Any]) -> str:
 
 
 def _pair_row(pair: dict[str, Any], task: str) -> list[str]:
+    p = pair["p_adjusted"] if "p_adjusted" in pair else pair["p_value"]
     return [
         pair["metric"].removeprefix(f"{task}/"),
         f"{pair['a']} − {pair['b']}",
         f"{pair['diff']:+.3f} {_interval(pair['ci95'], signed=True)}",
-        format_p(pair["p_value"]),
+        format_p(p),
         _short_test(pair),
     ]
+
+
+def _p_header(table: dict[str, Any]) -> str:
+    return "p (Holm)" if table.get("correction") == "holm" else "p"
 
 
 _PAIR_HEADER = ["metric", "a − b", "diff [95% CI]", "p", "test"]
@@ -338,7 +378,8 @@ def to_markdown(table: dict[str, Any]) -> str:
             lines.append(f"| {key.removeprefix(task + '/')} | " + " | ".join(cells) + " |")
         pairs = [p for p in table["pairs"] if p["metric"].partition("/")[0] == task]
         if pairs:
-            lines += ["", "| " + " | ".join(_PAIR_HEADER) + " |", "|---" * 5 + "|"]
+            header = [*_PAIR_HEADER[:3], _p_header(table), _PAIR_HEADER[4]]
+            lines += ["", "| " + " | ".join(header) + " |", "|---" * 5 + "|"]
             lines += ["| " + " | ".join(_pair_row(p, task)) + " |" for p in pairs]
         lines.append("")
     if not table["columns"]:
@@ -378,7 +419,7 @@ def to_rich(table: dict[str, Any], title: str) -> list[Any]:
             if not one:
                 d.add_column("a − b")
             d.add_column("diff [95% CI]", justify="right", no_wrap=True)
-            d.add_column("p", justify="right", no_wrap=True)
+            d.add_column(_p_header(table), justify="right", no_wrap=True)
             d.add_column("test", no_wrap=True)
             for pair in pairs:
                 row = _pair_row(pair, task)

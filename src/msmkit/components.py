@@ -174,10 +174,27 @@ def _resolve(ref: Callable[..., Any] | str) -> Callable[..., Any]:
     if callable(ref):
         return ref
     if "@" in ref and ref.rpartition("@")[0].endswith(".py"):  # an Inspect file task
-        from msmkit.evals.external import load_file_task
-
         return load_file_task(ref)
     import importlib
 
     module, _, attr = ref.partition(":")
     return getattr(importlib.import_module(module), attr)
+
+
+def load_file_task(ref: str) -> Any:
+    """The function ``func`` of ``/abs/path/tasks.py@func`` (imports the file)."""
+    import importlib.util
+
+    from msmkit.errors import UnknownComponentError
+
+    path_text, _, func = ref.rpartition("@")
+    path = Path(path_text)
+    module_spec = importlib.util.spec_from_file_location(f"msmkit_task_{path.stem}", path)
+    if module_spec is None or module_spec.loader is None:
+        raise UnknownComponentError(f"task {ref!r}: cannot import {path}")
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    try:
+        return getattr(module, func)
+    except AttributeError:
+        raise UnknownComponentError(f"task {ref!r}: {path.name} defines no {func!r}") from None

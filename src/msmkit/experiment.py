@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -24,6 +24,7 @@ from pydantic import Field, field_validator, model_validator
 
 from msmkit.components import Options
 from msmkit.errors import ConfigError
+from msmkit.matrix import MatrixSettings
 from msmkit.naming import MAX_NAME, SLUG
 from msmkit.training.launch import LaunchSettings
 from msmkit.training.sources import DataSource
@@ -150,6 +151,29 @@ class ServeSettings(Options):
         return value
 
 
+class ExecutorChoice(Options):
+    name: str | None = Field(None, description="a registered executor (`msmkit list executors`)")
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class StageExecution(Options):
+    """Where each stage runs: ``local`` (in the msmkit process, the default) or an executor
+    that runs a stage as a job elsewhere (``process``: a child process; a cluster plugin's).
+    ``kinds`` sets it per stage kind (``{midtrain: {name: slurm, options: {gpus: 8}}}``)."""
+
+    name: str = "local"
+    options: dict[str, Any] = Field(default_factory=dict)
+    kinds: dict[str, ExecutorChoice] = Field(default_factory=dict)
+
+    def for_kind(self, kind: str) -> tuple[str, dict[str, Any]]:
+        chosen = self.kinds.get(kind)
+        if chosen is None:
+            return self.name, dict(self.options)
+        name = chosen.name or self.name
+        base = self.options if name == self.name else {}
+        return name, {**base, **chosen.options}
+
+
 class EvalSettings(Options):
     """Settings shared by every eval of the experiment (a task's own ``generate`` wins)."""
 
@@ -162,6 +186,45 @@ class EvalSettings(Options):
         False,
         description="also run every eval on each arm's model before AFT (the midtrained "
         "model, or the base for an arm without midtraining)",
+    )
+
+
+class Contrast(Options):
+    """Pairs of arms that differ on one axis: ``{axis: variant, levels: [none, rules-only]}``
+    compares, for every other coordinate, the arm at the first level with the one at the
+    second (both levels when omitted and the axis has two values)."""
+
+    axis: str
+    levels: list[Any] | None = Field(None, min_length=2, max_length=2)
+
+
+class TokenMatch(Options):
+    """Arms trained on the same amount: each arm's corpus (``what: corpus``) or AFT set
+    (``chats``) is cut to the group's smallest, by tokens or samples. The group is ``arms``,
+    or, in a matrix, every set of arms that differ only in the ``across`` axis."""
+
+    what: Literal["corpus", "chats"] = "corpus"
+    by: Literal["tokens", "samples"] = "tokens"
+    arms: list[str] | None = Field(None, min_length=2)
+    across: str | None = None
+
+    @model_validator(mode="after")
+    def _one_group(self) -> TokenMatch:
+        if (self.arms is None) == (self.across is None):
+            raise ValueError("give arms: [..] or across: AXIS (one of them)")
+        return self
+
+
+class CompareSettings(Options):
+    """Which pairs of arms the comparison tests, and the multiple-comparison correction."""
+
+    contrasts: list[tuple[str, str] | Contrast] | None = Field(
+        None,
+        description="declared pairs ([arm-a, arm-b]) or axis contrasts; default: every pair "
+        "(up to 5 arms), else each arm against the first",
+    )
+    correction: Literal["holm", "none"] = Field(
+        "holm", description="Holm's step-down correction over the contrasts of each metric"
     )
 
 
@@ -179,6 +242,11 @@ class Defaults(Options):
 class Arm(Options):
     name: str = Field(pattern=SLUG, max_length=MAX_NAME)
     spec: str | None = Field(None, description="spec name or path; none = no midtraining")
+    in_context: bool = Field(
+        False,
+        description="no training: the spec is the system prompt of every eval of the base "
+        "model (the spec-in-context baseline)",
+    )
     variants: list[ComponentRef] = Field(default_factory=list)
     generate: GenerateSettings | None = None
     filters: list[StageRef] | None = None
@@ -198,7 +266,18 @@ class Experiment(Options):
     base_model: str | TinyBase | StageRef
     defaults: Defaults = Field(default_factory=Defaults)
     eval: EvalSettings = Field(default_factory=EvalSettings)
-    arms: list[Arm] = Field(min_length=1)
+    executor: StageExecution = Field(
+        default_factory=StageExecution,
+        description="where stages run: local (default), or an executor per experiment or kind",
+    )
+    arms: list[Arm] = Field(default_factory=list)
+    matrix: MatrixSettings | None = Field(
+        None, description="axes expanded into arms named by their coordinates (msmkit.matrix)"
+    )
+    compare: CompareSettings = Field(default_factory=CompareSettings)
+    token_match: list[TokenMatch] = Field(
+        default_factory=list, description="groups of arms trained on the same amount of data"
+    )
     across_arms: list[StageStep] = Field(
         default_factory=list,
         description="stages run once over every arm's outputs (their starred slots, e.g. "
@@ -224,18 +303,29 @@ class Experiment(Options):
 
     @model_validator(mode="after")
     def _every_arm_is_complete(self) -> Experiment:
+        if not self.arms and self.matrix is None:
+            raise ValueError("an experiment needs arms (or a matrix that makes them)")
         for arm in self.arms:
-            if arm.spec is not None and self.midtrain_for(arm) is None:
-                raise ValueError(f"arm '{arm.name}' has a spec but midtraining is off")
-            mt = self.midtrain_for(arm)
-            if arm.spec is not None and mt is not None and mt.corpus is not None:
-                raise ValueError(
-                    f"arm '{arm.name}' has a spec and a midtrain corpus; the corpus replaces "
-                    "the generated one, so give one of them"
-                )
-            if arm.spec is None and arm.variants:
-                raise ValueError(f"arm '{arm.name}' has variants but no spec")
+            problem = self.arm_problem(arm)
+            if problem:
+                raise ValueError(problem)
         return self
+
+    def arm_problem(self, arm: Arm) -> str | None:
+        """What makes an arm incomplete or contradictory, or None."""
+        mt = self.midtrain_for(arm)
+        if arm.in_context:
+            if arm.spec is None:
+                return f"arm '{arm.name}' is in_context but has no spec to put in context"
+            return None
+        if arm.spec is not None and mt is not None and mt.corpus is not None:
+            return (
+                f"arm '{arm.name}' has a spec and a midtrain corpus; the corpus replaces "
+                "the generated one, so give one of them"
+            )
+        if arm.spec is None and arm.variants:
+            return f"arm '{arm.name}' has variants but no spec"
+        return None
 
     def all_seeds(self) -> list[int]:
         return list(self.seeds) if self.seeds else [self.seed]
@@ -247,12 +337,12 @@ class Experiment(Options):
         return arm.filters if arm.filters is not None else self.defaults.filters
 
     def midtrain_for(self, arm: Arm) -> MidtrainSettings | None:
-        if arm.midtrain is False:
+        if arm.midtrain is False or arm.in_context:
             return None
         return arm.midtrain or self.defaults.midtrain
 
     def aft_for(self, arm: Arm) -> AFTSettings | None:
-        if arm.aft is False:
+        if arm.aft is False or arm.in_context:
             return None
         return arm.aft or self.defaults.aft
 
@@ -260,6 +350,8 @@ class Experiment(Options):
         return arm.evals if arm.evals is not None else self.defaults.evals
 
     def steps_for(self, arm: Arm) -> list[str | StageStep]:
+        if arm.in_context:
+            return ["evals"]
         if arm.stages is not None:
             return list(arm.stages)
         if self.defaults.stages is not None:
@@ -278,6 +370,10 @@ class ExperimentFile:
     experiment: Experiment
     path: Path
     node: yaml.Node | None
+    axes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """arm name -> its matrix coordinates (matrix arms only)."""
+    arm_locs: dict[int, dict[str, tuple[Any, ...]]] = field(default_factory=dict)
+    """arm index -> field -> where in the matrix the field came from (matrix arms only)."""
 
     @property
     def base_dir(self) -> Path:
@@ -285,12 +381,30 @@ class ExperimentFile:
         return self.path.parent
 
     def line(self, loc: tuple[Any, ...]) -> int | None:
-        return line_of(self.node, loc)
+        return line_of(self.node, self.source_loc(loc))
+
+    def source_loc(self, loc: tuple[Any, ...]) -> tuple[Any, ...]:
+        """Where ``loc`` was written: a matrix arm's field is written in the matrix."""
+        if len(loc) >= 2 and loc[0] == "arms" and loc[1] in self.arm_locs:
+            fields = self.arm_locs[loc[1]]
+            if len(loc) >= 3 and loc[2] in fields:
+                return ("matrix", *fields[loc[2]])
+            return ("matrix", "axes")
+        return loc
 
     def error(self, loc: tuple[Any, ...], message: str, hint: str | None = None) -> ConfigError:
-        """A ConfigError that names ``file:line: field.path: message``."""
+        """A ConfigError that names ``file:line: field.path: message`` (for a matrix arm, the
+        matrix setting it came from, and the arm)."""
         line = self.line(loc)
         where = f"{self.path}:{line}" if line else str(self.path)
+        source = self.source_loc(loc)
+        if source != loc:
+            arm = self.experiment.arms[loc[1]].name if loc[1] < len(self.experiment.arms) else "?"
+            return ConfigError(
+                f"{where}: {format_loc(source)}: matrix arm '{arm}': {format_loc(loc[2:])}: "
+                f"{message}",
+                hint=hint,
+            )
         return ConfigError(f"{where}: {format_loc(loc)}: {message}", hint=hint)
 
     def resolve(self, value: str) -> Path:
@@ -308,7 +422,62 @@ def read_experiment(path: str | Path) -> ExperimentFile:
             hint="see experiments/cheese-demo.yaml for the shape",
         )
     exp = validate(Experiment, data, path, node)
-    return ExperimentFile(exp, path.resolve(), node)
+    ef = ExperimentFile(exp, path.resolve(), node)
+    if exp.matrix is not None:
+        expand_matrix(ef)
+    return ef
+
+
+def expand_matrix(ef: ExperimentFile) -> None:
+    """Add the matrix's arms (and its seeds) to the experiment; errors name the matrix line."""
+    from pydantic import ValidationError
+
+    from msmkit.matrix import MatrixError, coordinates, expand_arm, validate_arms
+
+    exp = ef.experiment
+    matrix = exp.matrix
+    assert matrix is not None
+    defaults = exp.defaults.model_dump(mode="json", exclude_unset=True)
+    try:
+        coords = coordinates(matrix)
+        made = [expand_arm(matrix, coord, defaults, list(STEP_NAMES)) for coord in coords]
+        validate_arms([arm for arm, _ in made] + [a.model_dump() for a in exp.arms])
+    except MatrixError as exc:
+        raise ef.error(("matrix", *exc.loc), str(exc)) from None
+    arms = list(exp.arms)
+    first = len(arms)
+    for k, (raw, where) in enumerate(made):
+        index = first + k
+        ef.arm_locs[index] = where
+        try:
+            arm = Arm.model_validate(raw)
+        except ValidationError as err:
+            first_error = err.errors()[0]
+            field_loc = ("arms", index, *first_error["loc"])
+            msg = first_error["msg"]
+            if first_error["type"] == "extra_forbidden":
+                msg = "unknown field"
+            raise ef.error(field_loc, f"matrix arm '{raw['name']}': {msg}") from None
+        problem = exp.arm_problem(arm)
+        if problem:
+            raise ef.error(("arms", index, "spec"), problem)
+        arms.append(arm)
+        ef.axes[arm.name] = dict(coords[k])
+    update: dict[str, Any] = {"arms": arms}
+    if "seed" in matrix.axes:
+        if exp.seeds is not None:
+            raise ef.error(("matrix", "axes", "seed"), "seeds are given twice (seeds: and here)")
+        from pydantic import TypeAdapter
+
+        seeds = matrix.values("seed")
+        try:
+            update["seeds"] = TypeAdapter(list[Seed]).validate_python(seeds)
+        except ValidationError as err:
+            loc = ("matrix", "axes", "seed", *err.errors()[0]["loc"])
+            raise ef.error(loc, err.errors()[0]["msg"]) from None
+        if len(set(seeds)) != len(seeds):
+            raise ef.error(("matrix", "axes", "seed"), "a seed is listed twice")
+    ef.experiment = exp.model_copy(update=update)
 
 
 def load_experiment(path: str | Path) -> tuple[Experiment, Path]:

@@ -33,6 +33,21 @@ from pydantic import ValidationError
 
 DEFAULT_PRICE_FILE = Path(__file__).parent / "data" / "prices.yaml"
 _FIELDS = tuple(ModelCost.model_fields)
+LIMIT_FIELDS = ("min_cache_tokens", "context_window", "max_output_tokens", "reasoning")
+"""Facts about a model kept beside its price (Inspect's loader ignores them): the shortest
+prompt prefix the provider caches, the context window, the output limit, and whether the
+model always reasons (hidden reasoning tokens are billed as output and count against
+``max_tokens``)."""
+
+
+@dataclass(frozen=True)
+class ModelLimits:
+    """A model's limits from the price file; ``None`` where the file does not say."""
+
+    min_cache_tokens: int | None = None
+    context_window: int | None = None
+    max_output_tokens: int | None = None
+    reasoning: bool = False
 
 
 class PriceFileError(ValueError):
@@ -50,13 +65,14 @@ def parse_prices(data: Any, source: str = "<prices>") -> dict[str, ModelCost]:
         where = f"{source}: model {model!r}"
         if not isinstance(entry, Mapping):
             raise PriceFileError(f"{where}: expected a mapping with fields {', '.join(_FIELDS)}")
-        unknown = sorted(str(k) for k in entry if k not in _FIELDS)
+        allowed = (*_FIELDS, *LIMIT_FIELDS)
+        unknown = sorted(str(k) for k in entry if k not in allowed)
         if unknown:
             raise PriceFileError(
-                f"{where}: unknown field(s) {', '.join(unknown)} (allowed: {', '.join(_FIELDS)})"
+                f"{where}: unknown field(s) {', '.join(unknown)} (allowed: {', '.join(allowed)})"
             )
         try:
-            cost = ModelCost(**entry)
+            cost = ModelCost(**{k: v for k, v in entry.items() if k in _FIELDS})
         except ValidationError as err:
             first = err.errors()[0]
             name = ".".join(str(p) for p in first["loc"])
@@ -68,8 +84,29 @@ def parse_prices(data: Any, source: str = "<prices>") -> dict[str, ModelCost]:
     return prices
 
 
-def load_prices(path: str | Path | None = None) -> dict[str, ModelCost]:
-    """Load a price file (YAML or JSON); ``None`` loads msmkit's bundled list prices."""
+def parse_limits(data: Any, source: str = "<prices>") -> dict[str, ModelLimits]:
+    """The :data:`LIMIT_FIELDS` of each model of a loaded price mapping (validated)."""
+    parse_prices(data, source)
+    out: dict[str, ModelLimits] = {}
+    for model, entry in data.items():
+        values: dict[str, Any] = {}
+        for name in LIMIT_FIELDS:
+            if name not in entry or entry[name] is None:
+                continue
+            value = entry[name]
+            if name == "reasoning":
+                if not isinstance(value, bool):
+                    raise PriceFileError(f"{source}: model {model!r}: field 'reasoning': a bool")
+            elif isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise PriceFileError(
+                    f"{source}: model {model!r}: field {name!r}: a whole number of tokens >= 1"
+                )
+            values[name] = value
+        out[str(model)] = ModelLimits(**values)
+    return out
+
+
+def _read_price_file(path: str | Path | None) -> tuple[Any, str]:
     file = Path(path) if path is not None else DEFAULT_PRICE_FILE
     try:
         text = file.read_text(encoding="utf-8")
@@ -78,10 +115,29 @@ def load_prices(path: str | Path | None = None) -> dict[str, ModelCost]:
     from msmkit.yamlfile import YAMLValueError, parse_yaml
 
     try:
-        data = parse_yaml(text)[0]  # JSON is a subset of YAML
+        return parse_yaml(text)[0], str(file)  # JSON is a subset of YAML
     except (yaml.YAMLError, YAMLValueError) as err:
         raise PriceFileError(f"{file}: not valid YAML/JSON ({err})") from err
-    return parse_prices(data, str(file))
+
+
+def load_limits(path: str | Path | None = None) -> dict[str, ModelLimits]:
+    """The model limits kept in a price file (the bundled one when ``path`` is None)."""
+    data, source = _read_price_file(path)
+    return parse_limits(data, source)
+
+
+def get_limits(limits: Mapping[str, ModelLimits], model: str) -> ModelLimits:
+    """A model's limits, matched like :func:`get_price`; empty limits when unknown."""
+    try:
+        return get_price(limits, model)  # type: ignore[arg-type,return-value]
+    except KeyError:
+        return ModelLimits()
+
+
+def load_prices(path: str | Path | None = None) -> dict[str, ModelCost]:
+    """Load a price file (YAML or JSON); ``None`` loads msmkit's bundled list prices."""
+    data, source = _read_price_file(path)
+    return parse_prices(data, source)
 
 
 def get_price(prices: Mapping[str, ModelCost], model: str) -> ModelCost:
@@ -169,13 +225,18 @@ def step_cost(
     batch_discount: float = 0.5,
     calls_per_cache_window: int = 100,
     batch_size: int = 1000,
+    min_cache_tokens: int | None = None,
 ) -> StepCost:
-    """Tokens and dollars of one step (see the module docstring for the cache model)."""
+    """Tokens and dollars of one step (see the module docstring for the cache model). A
+    prefix shorter than ``min_cache_tokens`` (the provider's minimum cacheable length for
+    the model) is never cached, so it saves nothing."""
     if not 0 <= batch_discount < 1:
         raise ValueError("batch_discount must be in [0, 1)")
     if calls_per_cache_window < 1 or batch_size < 1:
         raise ValueError("calls_per_cache_window and batch_size must be >= 1")
     prefix = step.cached_prefix_tokens if caching else 0
+    if min_cache_tokens is not None and prefix < min_cache_tokens:
+        prefix = 0
     writes = 0
     if prefix and step.calls:
         writes = math.ceil(step.calls / (batch_size if batch else calls_per_cache_window))
@@ -203,6 +264,7 @@ def plan_cost(
     batch_discount: float = 0.5,
     calls_per_cache_window: int = 100,
     batch_size: int = 1000,
+    min_cache_tokens: int | None = None,
 ) -> PlanCost:
     """Cost of a plan; ``batch`` is ``True`` (all steps), ``False`` or a set of step names."""
     result = []
@@ -217,6 +279,7 @@ def plan_cost(
                 batch_discount=batch_discount,
                 calls_per_cache_window=calls_per_cache_window,
                 batch_size=batch_size,
+                min_cache_tokens=min_cache_tokens,
             )
         )
     return PlanCost(result)

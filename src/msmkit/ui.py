@@ -49,6 +49,13 @@ class RunUI:
             highlight=False,
         )
 
+    def failed(self, node: Any, exc: Exception) -> None:
+        """A stage failed; the run goes on with the stages that don't need it (always shown)."""
+        from rich.markup import escape
+
+        first = escape(str(getattr(exc, "message", exc)).splitlines()[0])
+        self.console.print(f"  [red]✗ {node.label}[/] ({node.id}): {first}", highlight=False)
+
     def waiting(self, node: Any, message: str) -> None:
         self.console.print(f"  [cyan]⏸ waiting:[/] {node.label}: {message}", highlight=False)
 

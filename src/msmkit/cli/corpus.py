@@ -100,10 +100,15 @@ def filter_cmd(src: Path, out: Path, **kw: object) -> None:
 @_banks
 @click.option("--json", "as_json", is_flag=True, help="Print the hits as JSON on stdout.")
 def contamination_cmd(corpus: Path, banks: tuple[str, ...], as_json: bool) -> None:
-    """List documents of CORPUS that name an eval item's options."""
+    """List documents of CORPUS that name an eval item's options. A file of chats (AFT rows
+    with "messages") is checked against every eval bank instead: each prompt, reasoning and
+    response, for options, questions and agentic-misalignment scenarios."""
     from msmkit.corpus import read_corpus
     from msmkit.errors import ConfigError
     from msmkit.filters.contamination import ContaminationIndex
+
+    if _is_chats(corpus):
+        return _chats_contamination(corpus, as_json)
 
     try:
         index = ContaminationIndex.installed(list(banks) or None)
@@ -134,3 +139,44 @@ def contamination_cmd(corpus: Path, banks: tuple[str, ...], as_json: bool) -> No
     console.print(f"{len(hits)} of {len(documents)} documents name eval options.")
     for hit in hits:
         console.print(f"  {escape(hit['id'])}: {escape(', '.join(hit['items']))}")
+
+
+def _is_chats(path: Path) -> bool:
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                try:
+                    row = json.loads(line)
+                except ValueError:
+                    return False
+                return isinstance(row, dict) and "messages" in row and "text" not in row
+    return False
+
+
+def _chats_contamination(path: Path, as_json: bool) -> None:
+    from msmkit.filters.overlap import ChatContamination
+    from msmkit.jsonl import read_jsonl
+
+    check = ChatContamination.installed()
+    rows = [row for _, row in read_jsonl(path)]
+    hits = []
+    for n, row in enumerate(rows):
+        for m in row.get("messages") or []:
+            for field in ("content", "reasoning"):
+                items = check.items_hit(str(m.get(field) or ""))
+                if items:
+                    where = f"{m.get('role')}.{field}"
+                    hits.append({"id": row.get("id", n + 1), "where": where, "items": items})
+    report = {
+        "chats": len(rows),
+        "contaminated": len({str(h["id"]) for h in hits}),
+        "items": sorted({i for h in hits for i in h["items"]}),
+        "hits": hits,
+        "agentic_misalignment_checked": check.am_checked,
+    }
+    if as_json:
+        click.echo(json.dumps(report, indent=2, ensure_ascii=False))
+        return
+    click.echo(f"{report['contaminated']} of {len(rows)} chats reproduce or name eval items.")
+    for hit in hits:
+        click.echo(f"  {hit['id']} ({hit['where']}): {', '.join(hit['items'])}")

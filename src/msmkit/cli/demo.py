@@ -136,6 +136,7 @@ def demo_cmd(seeds, experiment, run_name, log_dir, as_json, no_report=False) -> 
     after_run(folder.path, no_report=no_report)
     if as_json:
         click.echo(json.dumps(summary, indent=2, default=str))
+        result.raise_first_failure()
         return
     for seed, base in sorted(summary["base"].items()):
         p = base["probes"] or {}
@@ -151,3 +152,4 @@ def demo_cmd(seeds, experiment, run_name, log_dir, as_json, no_report=False) -> 
         f"Run folder: {folder.path} (demo.md, demo.json, comparison.md); "
         f"{summary['wall_seconds']:.0f} s"
     )
+    result.raise_first_failure()

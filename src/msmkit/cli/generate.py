@@ -44,6 +44,12 @@ def generate_group() -> None:
 @click.option("--prices", type=click.Path(dir_okay=False), help="llm: price file.")
 @click.option("--plan", "plan_only", is_flag=True, help="Show counts and cost; send nothing.")
 @click.option(
+    "--probe",
+    type=click.IntRange(min=1),
+    help="llm: send only the first N requests of each step, report the yield per dollar and "
+    "the projected total, and stop (rerun without it to go on; nothing is asked twice).",
+)
+@click.option(
     "-O",
     "--option",
     "options",
@@ -71,6 +77,7 @@ def docs_cmd(
     prompts_dir: str | None,
     prices: str | None,
     plan_only: bool,
+    probe: int | None,
     options: tuple[str, ...],
     variants: tuple[str, ...],
 ) -> None:
@@ -100,13 +107,14 @@ def docs_cmd(
     }
     if getattr(entry.component, "stage_kind", None) is None:
         given = [k for k, v in llm_flags.items() if v is not None] + (["batch"] if batch else [])
+        given += ["probe"] if probe is not None else []
         if given:
             raise click.UsageError(f"--{given[0].replace('_', '-')} is for the llm generator")
         return _offline(entry, s, out, raw, plan_only)
     raw.update({k: v for k, v in llm_flags.items() if v is not None})
     if batch:
         raw["provider"] = {**raw.get("provider", {}), "batch": True}
-    _llm(entry, s, out, raw, plan_only)
+    _llm(entry, s, out, raw, plan_only, probe)
 
 
 def _validated(entry: Any, raw: dict[str, Any]) -> Any:
@@ -120,78 +128,40 @@ def _validated(entry: Any, raw: dict[str, Any]) -> Any:
         raise validation_error(exc, "--option") from None
 
 
-def _llm(entry: Any, spec: Any, out: Path, raw: dict[str, Any], plan_only: bool) -> None:
+def _llm(
+    entry: Any, spec: Any, out: Path, raw: dict[str, Any], plan_only: bool, probe: int | None
+) -> None:
     """The LLM pipeline as one stage in the folder OUT, run like any stage of an experiment:
     under its lock (a second process waits, saying who holds it), with a half-written
     attempt resumed from its journal."""
-    from msmkit.errors import OptionError, RunError
+    from msmkit.components import Estimate
+    from msmkit.errors import OptionError
+    from msmkit.genkit.cli import check_out_dir, print_estimate, run_in_folder
     from msmkit.registry import get_registry
-    from msmkit.run.runner import StageJob, run_stage
-    from msmkit.run.store import StageDir
-    from msmkit.stagekit import stage_fingerprint
     from msmkit.stages.spec import external_spec
-    from msmkit.ui import RunUI
 
     settings = _validated(entry, raw)
     opts = entry.component.stage_options(settings, Path.cwd())
+    if probe is not None:
+        opts = opts.model_copy(update={"probe": probe})
     kentry = get_registry("stages").entry(entry.component.stage_kind)
     kind = kentry.component
     try:
         kind.validate(opts)
+        est = kind.estimate(opts, {"spec": Estimate("spec", artifact=spec)})
     except OptionError as exc:
         field = exc.loc[0] if exc.loc else "option"
         raise OptionError(f"{field}: {exc.message}", hint=exc.hint) from None
-    from msmkit.components import Estimate
-
-    est = kind.estimate(opts, {"spec": Estimate("spec", artifact=spec)})
     label = f"generate {spec.name} {kind.label(opts).removeprefix('generate ')}"
     if plan_only:
-        _print_estimate(label, est)
+        print_estimate(label, est)
         click.echo(json.dumps({"documents": est.items, "dollars": est.dollars, **est.extra}))
         return
-    if out.exists() and not out.is_dir():
-        raise RunError(f"{out} is a file", hint="-o names a folder for the llm generator")
+    check_out_dir(out)
     from msmkit.docgen import pipeline
 
     pipeline.require_key(settings)
-    spec_input = external_spec(spec)
-    key = stage_fingerprint(kind, opts, {"spec": spec_input.key})
-    stage = StageDir(kind.name, key, out, lock_file=out.parent / f".{out.name}.lock")
-    record = stage.record()
-    if record and record.get("fingerprint") != key:
-        raise RunError(
-            f"{out} holds a generation with other settings, spec or prompts",
-            hint="nothing was changed; use a new --out folder, or delete this one",
-        )
-    if out.exists() and not record and any(out.iterdir()):
-        raise RunError(f"{out} exists and is not a generation folder", hint="use a new folder")
-    if stage.status != "done":
-        _print_estimate(label, est)
-    job = StageJob(
-        entry=kentry,
-        options=opts,
-        inputs={"spec": spec_input},
-        slot_keys={"spec": spec_input.key},
-        stage=stage,
-        label=label,
-    )
-    result = run_stage(job, run="generate", ui=RunUI())
-    if result.status == "waiting":
-        return
-    click.echo(json.dumps({"dir": str(out), **stage.outputs()}))
-
-
-def _print_estimate(label: str, est: Any) -> None:
-    console = err_console()
-    console.print(f"{label}: ~{est.items:,} documents, ~{est.tokens:,} tokens")
-    for step in est.extra.get("steps", []):
-        sent = step["input_tokens"] + step["cache_write_tokens"] + step["cache_read_tokens"]
-        console.print(
-            f"  {step['step']:<11} {step['calls']:>7,} calls  in {sent:>12,}"
-            f"  out {step['output_tokens']:>11,}  ${step['dollars']:,.2f}"
-        )
-    for note in est.notes:
-        console.print(f"  {note}")
+    run_in_folder(kentry, opts, {"spec": external_spec(spec)}, out, label, est)
 
 
 def _offline(entry: Any, s: Any, out: Path, raw: dict[str, Any], plan_only: bool) -> None:
@@ -234,3 +204,12 @@ def _offline(entry: Any, s: Any, out: Path, raw: dict[str, Any], plan_only: bool
                 writer.write(doc)
                 bar.advance(task)
     click.echo(json.dumps({"corpus": str(out), **corpus_stats(out)}))
+
+
+def _add_aft() -> None:
+    from msmkit.cli.generate_aft import aft_cmd
+
+    generate_group.add_command(aft_cmd)
+
+
+_add_aft()

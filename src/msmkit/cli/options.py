@@ -6,16 +6,17 @@ from collections.abc import Iterator
 from typing import Any
 
 
-def parse_options(pairs: tuple[str, ...]) -> dict:
+def parse_options(pairs: tuple[str, ...], *, flag: str = "-O") -> dict[str, Any]:
+    """``KEY=VALUE`` pairs (values are YAML) as a mapping; ``flag`` names them in errors."""
     from msmkit.errors import ConfigError
     from msmkit.yamlfile import load_value
 
-    out = {}
+    out: dict[str, Any] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise ConfigError(f"-O {pair!r}: expected KEY=VALUE")
-        out[key.strip()] = load_value(value, f"-O {pair}")
+            raise ConfigError(f"{flag} {pair!r}: expected KEY=VALUE")
+        out[key.strip()] = load_value(value, f"{flag} {pair}")
     return out
 
 

@@ -12,16 +12,9 @@ from msmkit.console import err_console
 
 
 def _model_args(pairs: tuple[str, ...]) -> dict[str, Any]:
-    from msmkit.errors import ConfigError
-    from msmkit.yamlfile import load_value
+    from msmkit.cli.options import parse_options
 
-    out: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise ConfigError(f"-M {pair!r}: expected KEY=VALUE")
-        out[key.strip()] = load_value(value, f"-O {pair}")
-    return out
+    return parse_options(pairs, flag="-M")
 
 
 def resolve_grader(name: str, model_args: dict[str, Any]) -> Any:

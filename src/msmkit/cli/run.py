@@ -98,6 +98,9 @@ def print_plan(graph, folder) -> None:
     paid = any(n.estimate.dollars for n in nodes)
     if paid:
         table.add_column("~$", justify="right")
+    gpu = sum(n.estimate.extra.get("gpu_hours") or 0 for n in nodes) >= 0.01
+    if gpu:
+        table.add_column("~GPU-h", justify="right")
     for node in nodes:
         status = node.stage.status
         row = [
@@ -111,6 +114,9 @@ def print_plan(graph, folder) -> None:
         ]
         if paid:
             row.append(f"{node.estimate.dollars:,.2f}" if node.estimate.dollars else "")
+        if gpu:
+            hours = node.estimate.extra.get("gpu_hours")
+            row.append(f"{hours:,.2f}" if hours else "")
         table.add_row(*row)
     console = err_console()
     console.print(table)
@@ -119,10 +125,17 @@ def print_plan(graph, folder) -> None:
             for note in node.estimate.notes:
                 console.print(f"  {short_id(node)}: {note}")
     todo = sum(1 for n in nodes if n.stage.status != "done")
-    dollars = sum(n.estimate.dollars for n in nodes)
+    dollars = sum(n.estimate.dollars for n in nodes if n.stage.status != "done")
+    hours = sum(n.estimate.extra.get("gpu_hours") or 0 for n in nodes if n.stage.status != "done")
+    arms = len(graph.arms)
+    seeds = len(graph.exp.all_seeds())
+    shape = f"{arms} arms" + (f" x {seeds} seeds" if seeds > 1 else "")
+    shared = sum(1 for n in nodes if len(n.arms) > 1)
     console.print(
-        f"{todo} of {len(nodes)} stages to run; estimated API cost ${dollars:.2f} "
-        "(tokens ≈ characters/4; offline generation and local training cost $0)."
+        f"{shape}; {todo} of {len(nodes)} stages to run ({shared} shared by several arms); "
+        f"estimated API cost ${dollars:,.2f}"
+        + (f", ~{hours:,.1f} GPU-hours (H100-class, 40% MFU)" if hours >= 0.01 else "")
+        + " (tokens ≈ characters/4; offline generation costs $0)."
     )
 
 
@@ -245,15 +258,22 @@ def run_cmd(
                     "computed": result.computed,
                     "waiting": result.waiting,
                     "unscored": result.unscored,
+                    "failed": {k: str(v) for k, v in result.failed.items()},
                     "comparison": table,
                 },
                 indent=2,
                 default=str,
             )
         )
+        result.raise_first_failure()
         return
     for stage, reason in result.unscored.items():
         err_console().print(f"[red]No result:[/] {stage}: {reason}")
+    if result.failed:
+        err_console().print(
+            f"[red]{len(result.failed)} stage(s) failed[/]; the stages that did not need "
+            "them finished. Rerun the same command to retry them."
+        )
     if result.waiting:
         err_console().print(
             f"{len(result.waiting)} stage(s) waiting on external work; rerun the same "
@@ -264,3 +284,4 @@ def run_cmd(
     for rich_table in compare.to_rich(table, graph.exp.name):
         out_console().print(rich_table)
     err_console().print(f"Run folder: {folder.path} (manifest.json, comparison.md)")
+    result.raise_first_failure()

@@ -13,16 +13,8 @@ import os
 from typing import Any
 
 from msmkit.docgen.parsing import parse_document, parse_items
-from msmkit.docgen.pipeline import (
-    ASSERTION_KINDS,
-    BudgetExhausted,
-    Parent,
-    Pipeline,
-    _Pending,
-    _unique,
-    key_of,
-)
-from msmkit.stagekit import StillWaiting
+from msmkit.docgen.pipeline import ASSERTION_KINDS, Parent, Pipeline, key_of
+from msmkit.genkit.steps import ProbeDone, probe_report, unique
 
 
 def _fmt_assertions(items: list[dict[str, Any]]) -> str:
@@ -48,7 +40,7 @@ def _domains(p: Pipeline) -> list[dict[str, Any]]:
     else:
         root = Parent(key="spec", label={}, values={}, count=s.domains)
         verdict, _, _ = p.execute("domains", [root], lambda r: parse_items(r, ("name",)))["spec"]
-        items = _unique(verdict.value or [], report) if verdict.ok else []
+        items = unique(verdict.value or [], report) if verdict.ok else []
         report.dropped_items += verdict.dropped
         if len(items) > s.domains:
             report.trimmed += len(items) - s.domains
@@ -68,25 +60,10 @@ def _bad(step: str, what: str) -> Exception:
 
 
 def run_all(p: Pipeline) -> dict[str, Any]:
-    """Every step, in order; returns the stage outputs. Raises StillWaiting (a batch is out)
-    or BudgetExhausted (the budget is spent), both after saving the report."""
-    try:
-        return _run(p)
-    except _Pending as exc:
-        p.write_report("waiting" if not exc.summary.stopped_by_budget else "budget")
-        if exc.summary.stopped_by_budget:
-            raise BudgetExhausted(
-                f"budget reached: spent ${p.budget.spent_usd:.2f} of ${p.budget.limit_usd:.2f}; "
-                f"{exc.pending} request(s) of step '{exc.step}' not sent",
-                hint="everything paid for is kept: rerun with a higher budget_usd (--budget) "
-                "to continue",
-            ) from None
-        if not getattr(p, "_waiting_saved", False):
-            p.ctx.set_waiting({"step": exc.step, "pending": exc.pending})
-        raise StillWaiting(
-            f"{exc.pending} request(s) of step '{exc.step}' are with the provider; "
-            "rerun to collect them"
-        ) from None
+    """Every step, in order; returns the stage outputs. Raises StillWaiting (a batch is out),
+    BudgetExhausted (the budget is spent), StepFailed (requests failed, or a step's every
+    answer was rejected) or ProbeDone, each after saving the report."""
+    return p.guarded(lambda: _run(p))
 
 
 def _run(p: Pipeline) -> dict[str, Any]:
@@ -112,7 +89,7 @@ def _run(p: Pipeline) -> dict[str, Any]:
     subs = p.list_step("subdomains", parents, ("name", "description"), "subdomains")
     sub_list = []  # (key, domain item, subdomain item)
     for parent in parents:
-        for sub in subs[parent.key]:
+        for sub in subs.get(parent.key, []):  # a probe leaves some parents out
             sub_list.append((key_of(parent.key, sub), parent.info, sub))
     ideas_k = _plan(p, len(sub_list))
 
@@ -139,6 +116,8 @@ def _run(p: Pipeline) -> dict[str, Any]:
         assertions[k] = kept
     t_parents = []
     for k, d, sub in sub_list:
+        if k not in assertions:  # left out by a probe
+            continue
         values = {**sub_values(d, sub), "assertions": _fmt_assertions(assertions[k])}
         t_parents.append(
             Parent(
@@ -153,7 +132,7 @@ def _run(p: Pipeline) -> dict[str, Any]:
     i_parents = []
     sizes = s.idea_parts(ideas_k)  # a pair's ideas, in parts of at most ideas_per_call
     for tp in t_parents:
-        for dt in types[tp.key]:
+        for dt in types.get(tp.key, []):
             for part, size in enumerate(sizes, 1):
                 values = {
                     **tp.values,
@@ -161,6 +140,7 @@ def _run(p: Pipeline) -> dict[str, Any]:
                     "doc_type_description": str(dt.get("description", "")),
                     "part": str(part),
                     "parts": str(len(sizes)),
+                    "earlier_ideas": "",
                 }
                 label = {**tp.label, "doc_type": dt["name"]}
                 if len(sizes) > 1:
@@ -171,7 +151,7 @@ def _run(p: Pipeline) -> dict[str, Any]:
                         label,
                         values,
                         size,
-                        info={"sub": tp.info["sub"]},
+                        info={"sub": tp.info["sub"], "pair": key_of(tp.key, dt), "part": part},
                     )
                 )
     pairs = len(i_parents) // len(sizes)
@@ -181,11 +161,11 @@ def _run(p: Pipeline) -> dict[str, Any]:
         f"({len(sub_list)} subdomains, {pairs} (subdomain, type) pairs, "
         f"{ideas_k} ideas each{f', asked in {len(sizes)} parts' if len(sizes) > 1 else ''})"
     )
-    ideas = p.list_step("ideas", i_parents, ("idea",), "ideas")
+    ideas = _ideas_in_parts(p, i_parents, len(sizes))
     d_parents = []
     for ip in i_parents:
         pool = assertions[ip.info["sub"]]
-        for n, idea in enumerate(ideas[ip.key]):
+        for n, idea in enumerate(ideas.get(ip.key, [])):
             chosen = _chosen(pool, idea.get("assertions"))
             d_parents.append(
                 Parent(
@@ -206,7 +186,73 @@ def _run(p: Pipeline) -> dict[str, Any]:
         "documents", d_parents, lambda r: parse_document(r, min_chars=s.min_document_chars)
     )
     p.note_step("documents")
+    if p.probe is not None:
+        _probe_done(p, len(i_parents), pairs * ideas_k)
     return _write_corpus(p, d_parents, answers)
+
+
+def _probe_done(p: Pipeline, idea_calls: int, documents: int) -> None:
+    s = p.settings
+    subdomains = s.domains * s.subdomains_per_domain
+    planned = {
+        "domains": 1,
+        "subdomains": s.domains,
+        "assertions": subdomains,
+        "doctypes": subdomains,
+        "ideas": idea_calls,
+        "documents": documents,
+    }
+    text = probe_report(p, planned)
+    p.write_report("probe", probe=text)
+    raise ProbeDone(f"probe of {p.probe} request(s) a step done: {text}")
+
+
+def _norm(text: str) -> str:
+    return " ".join(str(text).lower().split())
+
+
+def _ideas_in_parts(p: Pipeline, parents: list[Parent], parts: int) -> dict[str, list]:
+    """The ideas step, asked part after part: part k of a (subdomain, type) pair is shown
+    the ideas its earlier parts gave, so the parts do not repeat each other. The report
+    counts distinct ideas (by their text) and those that repeat an earlier part's."""
+    report = p.reports["ideas"]
+    stored = p._read("ideas")
+    groups: list[dict[str, Any]] = []
+    ideas: dict[str, list] = {}
+    earlier: dict[str, list[str]] = {}
+    for part in range(1, parts + 1):
+        wave = []
+        for parent in parents:
+            if parent.info["part"] != part:
+                continue
+            shown = earlier.get(parent.info["pair"], [])
+            listed = "\n".join(f"- {idea}" for idea in shown)
+            if shown:
+                listed = (
+                    "Ideas already proposed for this document type in the earlier parts "
+                    "(propose different ones):\n" + listed
+                )
+            wave.append(Parent(parent.key, parent.label, {**parent.values, "earlier_ideas": listed},
+                               parent.count, parent.info))  # fmt: skip
+        got = p.list_step(
+            "ideas", wave, ("idea",), "ideas", stored_list=stored, save=False, collect=groups
+        )
+        ideas.update(got)
+        for parent in wave:
+            earlier.setdefault(parent.info["pair"], []).extend(
+                str(i["idea"]) for i in got.get(parent.key, [])
+            )
+    p._save("ideas", groups, fresh=stored is None)
+    texts = [_norm(i["idea"]) for items in ideas.values() for i in items]
+    repeated = 0
+    for pair in earlier.values():
+        seen: set[str] = set()
+        for text in map(_norm, pair):
+            repeated += text in seen
+            seen.add(text)
+    report.extra.update({"distinct": len(set(texts)), "repeated": repeated})
+    p.note_step("ideas")
+    return ideas
 
 
 def _chosen(pool: list[dict[str, Any]], numbers: Any) -> list[dict[str, Any]]:

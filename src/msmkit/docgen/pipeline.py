@@ -11,18 +11,19 @@ requests that depend on it.
 
 from __future__ import annotations
 
-import json
-from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from msmkit.docgen.parsing import Verdict, parse_items
-from msmkit.docgen.prompts import PromptSet, render, sha
+from msmkit.docgen.prompts import PromptSet, render
 from msmkit.docgen.settings import DocgenSettings
-from msmkit.errors import ConfigError, PrerequisiteError, RunError
-from msmkit.llm.base import Budget, ExecutionSummary, LLMRequest, ResultJournal, Usage
+from msmkit.errors import PrerequisiteError
+from msmkit.genkit.steps import (
+    BudgetExhausted,
+    Parent,
+    StepFailed,
+    StepPipeline,
+    StepReport,
+    key_of,
+)
 
 LIST_STEPS = ("domains", "subdomains", "assertions", "doctypes", "ideas")
 STEPS = (*LIST_STEPS, "documents")
@@ -81,59 +82,10 @@ def require_key(settings: DocgenSettings) -> None:
         )
 
 
-class BudgetExhausted(RunError):
-    """The dollar budget ran out; everything paid for is kept and a rerun continues."""
+class Pipeline(StepPipeline):
+    """One run of the document pipeline in a stage folder (see :class:`StepPipeline`)."""
 
-
-class _Pending(Exception):
-    def __init__(self, step: str, summary: ExecutionSummary, pending: int) -> None:
-        super().__init__(step)
-        self.step, self.summary, self.pending = step, summary, pending
-
-
-def key_of(*parts: Any) -> str:
-    return sha(json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str))[:16]
-
-
-@dataclass
-class Parent:
-    """One input of a step: what its request is made from and where its output is filed."""
-
-    key: str
-    label: dict[str, Any]
-    values: dict[str, str]
-    count: int = 0
-    info: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class StepReport:
-    items: int = 0
-    from_file: int = 0
-    sent: int = 0
-    reused: int = 0
-    accepted: int = 0
-    retried: Counter[str] = field(default_factory=Counter)
-    rejected: Counter[str] = field(default_factory=Counter)
-    dropped_items: int = 0
-    duplicates: int = 0
-    trimmed: int = 0
-    pending: int = 0
-    usage: Usage = field(default_factory=Usage)
-    dollars: float = 0.0
-
-    def to_json(self) -> dict[str, Any]:
-        out = dict(self.__dict__)
-        out["retried"] = dict(sorted(self.retried.items()))
-        out["rejected"] = dict(sorted(self.rejected.items()))
-        out["usage"] = dict(self.usage.__dict__)
-        out["dollars"] = round(self.dollars, 6)
-        return out
-
-
-class Pipeline:
-    """One run of the pipeline in a stage folder. ``ctx`` is a StageContext (or anything with
-    ``dir``, ``intermediate``, ``note``, ``progress`` and ``set_waiting``)."""
+    steps = STEPS
 
     def __init__(
         self,
@@ -148,13 +100,25 @@ class Pipeline:
         executor: Any,
         price: Any = None,
         version: str = "1",
+        probe: int | None = None,
+        limits: Any = None,
     ) -> None:
-        self.ctx, self.settings, self.prompts = ctx, settings, prompts
+        from msmkit.pricing import ModelLimits
+
+        super().__init__(
+            ctx,
+            settings=settings,
+            prompts=prompts,
+            executors={settings.model: executor},
+            prices={settings.model: price} if price is not None else {},
+            budget_usd=settings.budget_usd,
+            probe=probe,
+            max_attempts=settings.max_attempts,
+            temperature=settings.temperature,
+        )
         self.executor, self.price = executor, price
-        self.dir = Path(ctx.dir)
+        self.limits = limits or ModelLimits()
         self.corpus_info = {"spec_name": spec_name, "spec_hash": spec_hash, "version": version}
-        self.reports = {step: StepReport() for step in STEPS}
-        self.rejects: list[dict[str, Any]] = []
         self.subject_name = (
             settings.subject_name
             or {
@@ -168,236 +132,44 @@ class Pipeline:
             "subject_name": self.subject_name,
             "extra_instructions": settings.extra_instructions,
         }
-        blocks = prompts.framing_blocks()
+        blocks = prompts.blocks("framing")
         framing = "\n\n".join(
             blocks.get(k, "") for k in (f"subject:{settings.subject}", f"voice:{settings.voice}")
         ).strip()
         self.common["framing"] = render(framing, self.common)
         self.system = render(prompts["system"].text, {**self.common, "spec": spec_text})
-        run_budget = getattr(ctx, "budget_usd", None)
-        self.budget = Budget(budget_limit(settings, run_budget), price, spent_usd=self.spent())
 
-    # ------------------------------------------------------------------ money
-    def _journal(self, step: str) -> ResultJournal:
-        return ResultJournal(self.dir / "journal" / f"{step}.jsonl")
+    def model_for(self, step: str) -> str:
+        return self.settings.model
 
-    def _dollars(self, journal: ResultJournal) -> float:
-        if self.price is None:
-            return 0.0
-        return sum(r.usage.dollars(self.price, batch=r.batched) for r in journal.results().values())
+    def template(self, step: str) -> str:
+        return self.prompts["document" if step == "documents" else step].text
 
-    def spent(self) -> float:
-        return sum(self._dollars(self._journal(step)) for step in STEPS)
+    def system_for(self, step: str, parent: Parent) -> str:
+        return self.system
 
-    # ------------------------------------------------------------------ requests
-    def request(self, step: str, parent: Parent, attempt: int) -> LLMRequest:
+    def tokens_for(self, step: str) -> tuple[int, int | None]:
+        from msmkit.genkit.checks import answer_budget
+
         s = self.settings
         doc = step == "documents"
-        template = self.prompts["document" if doc else step].text
-        values = {**self.common, **parent.values, "count": str(parent.count)}
-        prompt = render(template, values)
-        max_tokens = s.document_max_tokens if doc else s.planning_max_tokens
+        answer = s.document_max_tokens if doc else s.planning_max_tokens
         reasoning = s.document_reasoning_tokens if doc else s.planning_reasoning_tokens
-        if reasoning:
-            max_tokens += reasoning  # the thinking budget never eats the answer's
-        blob = {
-            "step": step,
-            "model": s.model,
-            "system": sha(self.system),
-            "prompt": sha(prompt),
-            "template": sha(template),
-            "max_tokens": max_tokens,
-            "temperature": s.temperature,
-            "reasoning": reasoning,
-            "attempt": attempt,
-        }
-        return LLMRequest(
-            id=f"{step}-{sha(json.dumps(blob, sort_keys=True))[:24]}",
-            model=s.model,
-            prompt=prompt,
-            system=self.system,
-            max_tokens=max_tokens,
-            temperature=s.temperature,
-            reasoning_tokens=reasoning,
-            step=step,
-            meta={"key": parent.key, "attempt": attempt},
-        )
-
-    def execute(
-        self, step: str, todo: list[Parent], parse: Callable[[Any], Verdict]
-    ) -> dict[str, tuple[Verdict, Any, LLMRequest]]:
-        """Run ``todo`` to a verdict each, retrying rejects with a new id up to
-        ``max_attempts``; raises _Pending when a batch or the budget leaves some unanswered."""
-        report = self.reports[step]
-        journal = self._journal(step)
-        attempts = {p.key: 0 for p in todo}
-        final: dict[str, tuple[Verdict, Any, LLMRequest]] = {}
-        active = list(todo)
-        total = len(todo)
-        with self.ctx.progress(total=total or None) as advance:
-            done = 0
-            while active:
-                requests = {p.key: self.request(step, p, attempts[p.key]) for p in active}
-
-                def on_result(result: Any) -> None:
-                    advance(1, absolute=False)
-
-                summary = self.executor.run(
-                    list(requests.values()),
-                    journal,
-                    state_dir=self.dir / "journal" / f"{step}.state",
-                    budget=self.budget,
-                    on_result=on_result,
-                    on_waiting=self._on_waiting,
-                )
-                report.sent += summary.sent
-                report.reused += summary.reused
-                retry, pending = [], 0
-                for p in active:
-                    req = requests[p.key]
-                    result = journal.get(req.id)
-                    if result is None:
-                        pending += 1
-                        continue
-                    verdict = parse(result)
-                    if verdict.ok:
-                        final[p.key] = (verdict, result, req)
-                        report.accepted += 1
-                        done += 1
-                    elif attempts[p.key] + 1 < self.settings.max_attempts:
-                        report.retried[verdict.reason or "?"] += 1
-                        attempts[p.key] += 1
-                        retry.append(p)
-                    else:
-                        final[p.key] = (verdict, result, req)
-                        report.rejected[verdict.reason or "?"] += 1
-                        self.rejects.append(
-                            {
-                                "step": step,
-                                "key": p.key,
-                                "reason": verdict.reason,
-                                "detail": verdict.detail,
-                                "request": req.id,
-                                **p.label,
-                            }
-                        )
-                        done += 1
-                advance(done, absolute=True)
-                if pending:
-                    report.pending = pending
-                    raise _Pending(step, summary, pending)
-                active = retry
-        report.usage = journal.usage()
-        report.dollars = self._dollars(journal)
-        return final
-
-    def _on_waiting(self, state: dict[str, Any]) -> None:
-        self._waiting_saved = True
-        self.ctx.set_waiting(state)
-
-    # ------------------------------------------------------------------ list steps
-    def _read(self, name: str) -> Any:
-        path = self.dir / "steps" / f"{name}.json"
-        if not path.exists():
-            return None
-        try:
-            return json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise ConfigError(
-                f"{path}: not valid JSON after editing ({exc})",
-                hint="fix the file (or delete it to have it made again), then rerun",
-            ) from None
-
-    def _save(self, name: str, data: Any, fresh: bool) -> None:
-        text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-        rel = f"steps/{name}.json"
-        (self.dir / "steps").mkdir(parents=True, exist_ok=True)
-        if fresh:
-            self.ctx.intermediate(rel, lambda: text)
-        elif (self.dir / rel).read_text(encoding="utf-8") != text:
-            (self.dir / rel).write_text(text, encoding="utf-8")  # an upstream edit reshaped it
-
-    def list_step(
-        self, step: str, parents: list[Parent], required: tuple[str, ...], field_name: str
-    ) -> dict[str, list[dict[str, Any]]]:
-        """Children of each parent: as the step file holds them (a user's edits kept), or
-        from the model for parents the file lacks. Writes the step file."""
-        report = self.reports[step]
-        report.items = len(parents)
-        stored_list = self._read(step)
-        stored = {g.get("key"): g for g in stored_list or [] if isinstance(g, dict)}
-        todo = [p for p in parents if p.key not in stored]
-        report.from_file = len(parents) - len(todo)
-        answers = self.execute(step, todo, lambda r: parse_items(r, required))
-        groups = []
-        for p in parents:
-            if p.key in stored:
-                group = stored[p.key]
-                _check_items(self.dir / "steps" / f"{step}.json", group.get(field_name), required)
-            else:
-                verdict, _, _ = answers[p.key]
-                items = _unique(verdict.value or [], report) if verdict.ok else []
-                report.dropped_items += verdict.dropped
-                if p.count and len(items) > p.count:
-                    report.trimmed += len(items) - p.count
-                    items = items[: p.count]
-                group = {**p.label, "key": p.key, field_name: items}
-                if not verdict.ok:
-                    group["rejected"] = verdict.reason
-            groups.append(group)
-        self._save(step, groups, fresh=stored_list is None)
-        self.note_step(step)
-        return {g["key"]: list(g.get(field_name) or []) for g in groups}
-
-    def note_step(self, step: str) -> None:
-        r = self.reports[step]
-        rejected = sum(r.rejected.values())
-        self.ctx.note(
-            f"{step}: {r.accepted + r.from_file} of {r.items} done"
-            + (f", {rejected} rejected" if rejected else "")
-            + f"; {r.sent} sent, {r.reused} reused; ${r.dollars:.2f} "
-            f"(total ${self.spent():.2f})"
-        )
-
-    def write_report(self, status: str) -> dict[str, Any]:
-        for step in STEPS:  # from the journals: a step read back from its file spent too
-            journal = self._journal(step)
-            self.reports[step].usage = journal.usage()
-            self.reports[step].dollars = self._dollars(journal)
-        data = {
-            "status": status,
-            "steps": {step: self.reports[step].to_json() for step in STEPS},
-            "dollars": round(sum(r.dollars for r in self.reports.values()), 6),
-            "spent_usd_all_attempts": round(self.spent(), 6),
-            "budget_usd": self.settings.budget_usd,
-        }
-        (self.dir / "steps").mkdir(parents=True, exist_ok=True)
-        (self.dir / "steps" / "report.json").write_text(json.dumps(data, indent=2) + "\n")
-        with (self.dir / "steps" / "rejected.jsonl").open("w", encoding="utf-8") as fh:
-            for row in self.rejects:
-                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-        return data
+        max_tokens, sent, _ = answer_budget(answer, reasoning, self.limits)
+        return max_tokens, sent  # the thinking budget never eats the answer's
 
 
-def _unique(items: list[dict[str, Any]], report: StepReport) -> list[dict[str, Any]]:
-    seen: set[str] = set()
-    out = []
-    for item in items:
-        k = json.dumps(item, sort_keys=True)
-        if k in seen:
-            report.duplicates += 1
-            continue
-        seen.add(k)
-        out.append(item)
-    return out
-
-
-def _check_items(path: Path, items: Any, required: tuple[str, ...]) -> None:
-    if not isinstance(items, list):
-        raise ConfigError(f"{path}: a group's item list is missing or not a list")
-    for i, item in enumerate(items):
-        if not isinstance(item, dict) or not all(isinstance(item.get(k), str) for k in required):
-            raise ConfigError(
-                f"{path}: item {i} of a group lacks {', '.join(required)}",
-                hint="every item needs those fields as strings",
-            )
+__all__ = [
+    "ASSERTION_KINDS",
+    "LIST_STEPS",
+    "STEPS",
+    "BudgetExhausted",
+    "Parent",
+    "Pipeline",
+    "StepFailed",
+    "StepReport",
+    "budget_limit",
+    "executor_for",
+    "key_of",
+    "require_key",
+]

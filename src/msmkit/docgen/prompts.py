@@ -13,16 +13,19 @@ stage fingerprint and each request's id: a changed prompt never mixes into an ol
 
 from __future__ import annotations
 
-import hashlib
-import re
-from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
-from msmkit.errors import ConfigError
+from msmkit.genkit.prompts import (
+    PLACEHOLDER,
+    Prompt,
+    PromptSet,
+    load_prompt_set,
+    override_files,
+    render,
+    sha,
+)
 
 BUNDLED = Path(__file__).parent / "prompts"
-PLACEHOLDER = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
 
 COMMON = ("spec_name", "subject_name", "framing", "extra_instructions", "count")
 """Placeholders every template may use."""
@@ -42,6 +45,7 @@ STEPS: dict[str, tuple[str, ...]] = {
         "doc_type_description",
         "part",
         "parts",
+        "earlier_ideas",
     ),
     "document": (
         "domain",
@@ -58,91 +62,22 @@ STEPS: dict[str, tuple[str, ...]] = {
 }
 """Each prompt file and the placeholders it may use (besides ``COMMON``)."""
 
-
-def render(template: str, values: Mapping[str, str]) -> str:
-    """Replace each ``{{name}}`` of ``template`` by ``values[name]`` in a single pass."""
-
-    def sub(match: re.Match[str]) -> str:
-        name = match.group(1)
-        return values[name] if name in values else match.group(0)
-
-    return PLACEHOLDER.sub(sub, template)
-
-
-def sha(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-@dataclass(frozen=True)
-class Prompt:
-    name: str
-    text: str
-    path: Path
-
-    @property
-    def hash(self) -> str:
-        return sha(self.text)
-
-
-@dataclass(frozen=True)
-class PromptSet:
-    """The prompt files one run uses, by step name."""
-
-    prompts: Mapping[str, Prompt]
-
-    def __getitem__(self, name: str) -> Prompt:
-        return self.prompts[name]
-
-    def hashes(self) -> dict[str, str]:
-        return {name: p.hash for name, p in sorted(self.prompts.items())}
-
-    def framing_blocks(self) -> dict[str, str]:
-        """``framing.md`` split at its ``<!-- key: value -->`` markers, by ``key:value``."""
-        text = self.prompts["framing"].text
-        blocks: dict[str, str] = {}
-        marks = list(re.finditer(r"<!--\s*([a-z_]+)\s*:\s*([a-z-]+)\s*-->", text))
-        for i, mark in enumerate(marks):
-            end = marks[i + 1].start() if i + 1 < len(marks) else len(text)
-            blocks[f"{mark.group(1)}:{mark.group(2)}"] = text[mark.end() : end].strip()
-        return blocks
+__all__ = [
+    "BUNDLED",
+    "COMMON",
+    "PLACEHOLDER",
+    "STEPS",
+    "Prompt",
+    "PromptSet",
+    "load_prompts",
+    "override_files",
+    "render",
+    "sha",
+]
 
 
 def load_prompts(prompts_dir: str | Path | None = None, *, rules: bool = False) -> PromptSet:
     """Find every step's prompt file and check its placeholders; ConfigError if one is
     missing, unreadable or uses a placeholder that step does not have."""
-    folders = [Path(prompts_dir)] if prompts_dir is not None else []
-    if folders and not folders[0].is_dir():
-        raise ConfigError(
-            f"prompts_dir {folders[0]} is not a folder",
-            hint=f"give a folder of .md files overriding those in {BUNDLED}",
-        )
-    folders.append(BUNDLED)
-    found: dict[str, Prompt] = {}
-    for name, allowed in STEPS.items():
-        candidates = [f"rules/{name}.md", f"{name}.md"] if rules else [f"{name}.md"]
-        path = next(
-            (f / c for f in folders for c in candidates if (f / c).is_file()),
-            None,
-        )
-        if path is None:  # pragma: no cover - the bundled set is complete
-            raise ConfigError(f"no prompt file for step {name!r} in {', '.join(map(str, folders))}")
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"cannot read prompt file {path}: {exc}") from None
-        unknown = sorted(set(PLACEHOLDER.findall(text)) - set(allowed) - set(COMMON))
-        if unknown:
-            raise ConfigError(
-                f"prompt file {path} uses unknown placeholder(s) "
-                + ", ".join("{{" + u + "}}" for u in unknown),
-                hint="placeholders there: "
-                + ", ".join("{{" + a + "}}" for a in (*allowed, *COMMON)),
-            )
-        found[name] = Prompt(name, text, path)
-    return PromptSet(found)
-
-
-def override_files(prompts_dir: str | Path) -> list[str]:
-    """The prompt files a ``prompts_dir`` overrides (relative names), for messages."""
-    root = Path(prompts_dir)
-    return sorted(str(p.relative_to(root)) for p in root.rglob("*.md"))
+    prefixes = ("rules",) if rules else ()
+    return load_prompt_set(BUNDLED, STEPS, COMMON, prompts_dir, prefixes=prefixes)

@@ -18,6 +18,9 @@ from pydantic import Field, model_validator
 from msmkit.components import Options
 
 DEFAULT_MODEL = "anthropic/claude-sonnet-4-5"
+MAX_DOCUMENTS = 5_000_000
+"""More documents than this in one stage is refused at plan time (a typo, not a plan: the
+paper's philosophy corpus has 13,201)."""
 KEY_VARS = {"anthropic": "ANTHROPIC_API_KEY", "openai": "OPENAI_API_KEY"}
 
 
@@ -76,6 +79,13 @@ class DocgenSettings(Options):
             raise ValueError("give the model as `model`, not provider.model")
         if self.ideas_per_type is not None and self.target_tokens is not None:
             raise ValueError("give ideas_per_type or target_tokens, not both")
+        docs = self.target_documents()
+        if docs is not None and docs > MAX_DOCUMENTS:
+            raise ValueError(
+                f"target_tokens {self.target_tokens:,} means ~{docs:,} documents at "
+                f"{self.tokens_per_document:,} tokens each; msmkit refuses more than "
+                f"{MAX_DOCUMENTS:,} in one stage (a typo in the exponent?)"
+            )
         provider_settings(self)  # validates the provider block
         return self
 

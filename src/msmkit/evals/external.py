@@ -13,9 +13,8 @@ from __future__ import annotations
 
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any
 
-from msmkit.components import EvalTask
+from msmkit.components import EvalTask, load_file_task  # noqa: F401
 from msmkit.errors import UnknownComponentError
 
 
@@ -45,23 +44,6 @@ def file_task(spec: str, base_dir: Path | None) -> EvalTask:
         version="file",
         data=(path,),
     )
-
-
-def load_file_task(ref: str) -> Any:
-    """The function ``func`` of ``/abs/path/tasks.py@func`` (imports the file)."""
-    import importlib.util
-
-    path_text, _, func = ref.rpartition("@")
-    path = Path(path_text)
-    module_spec = importlib.util.spec_from_file_location(f"msmkit_task_{path.stem}", path)
-    if module_spec is None or module_spec.loader is None:
-        raise UnknownComponentError(f"task {ref!r}: cannot import {path}")
-    module = importlib.util.module_from_spec(module_spec)
-    module_spec.loader.exec_module(module)
-    try:
-        return getattr(module, func)
-    except AttributeError:
-        raise UnknownComponentError(f"task {ref!r}: {path.name} defines no {func!r}") from None
 
 
 def package_task(name: str) -> EvalTask:

@@ -54,8 +54,8 @@ def raise_recorded(record: dict[str, Any], log_file: Path) -> None:
     if not (isinstance(cls, type) and issubclass(cls, MsmkitError)):
         where = f" (rank {record.get('rank')})" if record.get("rank") else ""
         raise RunError(
-            f"training failed{where}: {record.get('type')}: {message}",
-            hint=f"The training log is {log_file}.",
+            f"the job failed{where}: {record.get('type')}: {message}",
+            hint=f"The job's log is {log_file}.",
         )
     if issubclass(cls, OptionError):
         raise cls(message, loc=tuple(record.get("loc") or ()), hint=hint)

@@ -37,6 +37,8 @@ ACCELERATE_FIELDS = ("num_processes", "config_file", "launch_args")
 
 
 def _only_accelerate_fields(settings: Any) -> None:
+    if settings is None:  # a whole stage, not a training launch
+        return
     extra = [
         key
         for key in ("config_file", "launch_args")
@@ -52,9 +54,9 @@ def _only_accelerate_fields(settings: Any) -> None:
         )
 
 
-class InlineExecutor:
-    name = "none"
-    description = "In the msmkit process (debugging; tiny models)"
+class _OneProcess:
+    """An executor that trains in one process and takes no accelerate settings."""
+
     Options: ClassVar[type[Options]] = NoOptions
 
     def check(self, settings: Any, options: Any, backend: Any) -> None:
@@ -62,22 +64,21 @@ class InlineExecutor:
 
     def world_size(self, settings: Any, options: Any) -> int:
         return 1
+
+
+class InlineExecutor(_OneProcess):
+    name = "none"
+    description = "In the msmkit process (debugging; tiny models)"
 
     def run(self, job: Job, settings: Any, options: Any, ctx: Any) -> Path:
         job.inline()
         return job.output
 
 
-class ProcessExecutor:
+class ProcessExecutor(_OneProcess):
     name = "process"
     description = "One child process (the default: its GPU memory is freed before the evals)"
-    Options: ClassVar[type[Options]] = NoOptions
-
-    def check(self, settings: Any, options: Any, backend: Any) -> None:
-        _only_accelerate_fields(settings)
-
-    def world_size(self, settings: Any, options: Any) -> int:
-        return 1
+    runs_stages = True  # `executor: {name: process}` runs whole stages in child processes
 
     def run(self, job: Job, settings: Any, options: Any, ctx: Any) -> Path:
         return run_child(job, [sys.executable, "-m", job.module, str(job.job_file)])

@@ -6,17 +6,22 @@ about. An option counts as named when, within one sentence of the document:
 - a one-word option occurs as a whole word;
 - an option with fewer than ``MIN_CONTENT`` content words (stopwords removed) occurs as
   its whole phrase (too few distinctive words to match them loosely);
-- otherwise at least ``FRACTION`` of its content words occur, and at least ``FRACTION`` of
-  those that are not part of a name: the option's capitalized words (places, makers,
-  nationalities) carry no match on their own, so a text that says "invented in the United
-  States" does not name "a board game invented in the United States" unless the board game
-  is there too.
+- an option whose item's options share words (its *object*: "a chef's knife ..." against
+  "a chef's knife ...") needs every object word and at least ``FRACTION`` of its other
+  content words (the *attribute*: "from a supermarket"): the object alone, or the attribute
+  alone ("a shop in Vermont", "a hardware chain"), is not the item;
+- any other option needs at least ``FRACTION`` of its content words, its rarest among them;
+- and in both cases at least ``FRACTION`` of the content words that are not part of a name:
+  the option's capitalized words (places, makers, nationalities) carry no match on their
+  own, so a text that says "invented in the United States" does not name "a board game
+  invented in the United States" unless the board game is there too.
 
 Content words shared by many options of the installed banks (a bank's template, such as
 "made in China, sold at ...") are not counted as distinctive.
 
-Each option is indexed only under its rarest ``n - k + 1`` content words (``k`` the hits it
-needs): any matching sentence must hold one of them, so few options are checked per sentence.
+Each option is indexed under the one word every match of it must hold (its rarest object
+word, or its rarest content word), so few options are checked per sentence. Long eval texts
+(questions, scenarios) are matched by shared word n-grams instead: :mod:`msmkit.filters.overlap`.
 """
 
 from __future__ import annotations
@@ -68,10 +73,17 @@ class EvalOption:
     words: tuple[str, ...]  # the option's tokens
     content: frozenset[str]  # its content words
     names: frozenset[str] = frozenset()  # content words capitalized inside the option
+    object: frozenset[str] = frozenset()  # content words every option of its item shares
+    anchor: str = ""  # the word every match must hold (set by the index)
+
+    @property
+    def attribute(self) -> frozenset[str]:
+        return self.content - self.object
 
     @property
     def needed(self) -> int:
-        return max(1, math.ceil(FRACTION * len(self.content) - 1e-9))
+        pool = self.attribute if self.object else self.content
+        return max(1, math.ceil(FRACTION * len(pool) - 1e-9))
 
     @property
     def needed_plain(self) -> int:
@@ -86,7 +98,15 @@ class EvalOption:
     def matches(self, sentence_tokens: list[str], sentence_set: set[str]) -> bool:
         if not self.exact:
             hits = self.content & sentence_set
-            return len(hits) >= self.needed and len(hits - self.names) >= self.needed_plain
+            if len(hits - self.names) < self.needed_plain:
+                return False
+            if self.object:
+                return self.object <= sentence_set and (
+                    len(self.attribute & sentence_set) >= self.needed
+                )
+            if self.anchor and self.anchor not in sentence_set:
+                return False
+            return len(hits) >= self.needed
         n = len(self.words)
         return any(
             tuple(sentence_tokens[i : i + n]) == self.words
@@ -153,7 +173,23 @@ def load_options(paths: Iterable[Path]) -> list[EvalOption]:
                         seen.add((item, text))
                         names = frozenset(_names(text)) & content
                         options.append(EvalOption(item, name, text, words, content, names))
-    return _drop_template_words(options)
+    return _with_objects(_drop_template_words(options))
+
+
+def _with_objects(options: list[EvalOption]) -> list[EvalOption]:
+    """Each option's object: the content words all options of its item share (when that
+    leaves it an attribute to match too)."""
+    by_item: dict[str, list[EvalOption]] = {}
+    for o in options:
+        by_item.setdefault(o.item, []).append(o)
+    out = []
+    for o in options:
+        siblings = by_item[o.item]
+        shared = frozenset.intersection(*(s.content for s in siblings))
+        if len(siblings) > 1 and shared and o.content - shared:
+            o = replace(o, object=shared)
+        out.append(o)
+    return out
 
 
 def _names(text: str) -> list[str]:
@@ -184,13 +220,11 @@ class ContaminationIndex:
     def __post_init__(self) -> None:
         df = Counter(w for o in self.options for w in o.content)
         for i, option in enumerate(self.options):
-            if option.exact:
-                keys = [min(option.content, key=lambda w: (df[w], w))]
-            else:
-                ranked = sorted(option.content, key=lambda w: (df[w], w))
-                keys = ranked[: len(ranked) - option.needed + 1]
-            for word in keys:
-                self._index.setdefault(word, []).append(i)
+            pool = option.object or option.content
+            anchor = min(pool, key=lambda w: (df[w], w))
+            if not option.exact and not option.object:
+                self.options[i] = option = replace(option, anchor=anchor)
+            self._index.setdefault(anchor, []).append(i)
 
     @classmethod
     def installed(cls, banks: Sequence[str] | None = None) -> ContaminationIndex:

@@ -170,20 +170,65 @@ class ResultJournal:
 
 @dataclass
 class Budget:
-    """A dollar cap on recorded usage. Executors stop *starting* requests once it is reached;
-    requests already in flight finish and are journaled."""
+    """A dollar cap on recorded usage.
+
+    Executors stop *starting* requests once it is reached. A request is started only when
+    what is spent, plus the worst case of every request in flight, plus its own worst case
+    (:meth:`worst_case`: about 3 characters a token in at the dearer of the input and
+    cache-write prices, ``max_tokens`` out) stays under the cap; when nothing is in flight
+    one request may start as long as anything is left, so a run always makes progress and
+    spends at most the cap plus one request's worst case. ``prices`` prices results of other
+    models (a grader) by ``LLMResult.model``/``LLMRequest.model``.
+    """
 
     limit_usd: float | None
     price: Any = None  # inspect_ai.model.ModelCost
     spent_usd: float = 0.0
+    prices: dict[str, Any] = field(default_factory=dict)
+    reserved_usd: float = 0.0
+    in_flight: int = 0
+
+    def price_for(self, model: str) -> Any:
+        return self.prices.get(model, self.price)
 
     def charge(self, result: LLMResult) -> None:
-        if self.price is not None:
-            self.spent_usd += result.usage.dollars(self.price, batch=result.batched)
+        price = self.price_for(result.model)
+        if price is not None:
+            self.spent_usd += result.usage.dollars(price, batch=result.batched)
 
     @property
     def exhausted(self) -> bool:
         return self.limit_usd is not None and self.spent_usd >= self.limit_usd
+
+    def worst_case(self, request: LLMRequest, *, batch: bool = False) -> float:
+        """The most ``request`` can cost: every input token at the dearer input price, every
+        one of ``max_tokens`` (reasoning included) as output."""
+        price = self.price_for(request.model)
+        if price is None:
+            return 0.0
+        tokens_in = (len(request.system) + len(request.prompt)) / 3
+        per_in = max(price.input, price.input_cache_write)
+        dollars = (tokens_in * per_in + request.max_tokens * price.output) / 1e6
+        return dollars * (0.5 if batch else 1.0)
+
+    def try_reserve(self, request: LLMRequest) -> bool:
+        """Reserve ``request``'s worst case if it fits (see the class docstring); False when
+        it must wait for requests in flight, or the budget is spent."""
+        worst = self.worst_case(request)
+        if self.limit_usd is not None and self.price_for(request.model) is not None:
+            if self.exhausted:
+                return False
+            fits = self.spent_usd + self.reserved_usd + worst <= self.limit_usd
+            if not fits and self.in_flight > 0:
+                return False
+        self.reserved_usd += worst
+        self.in_flight += 1
+        return True
+
+    def release(self, request: LLMRequest) -> None:
+        """A reserved request has come back (charge its result separately)."""
+        self.reserved_usd = max(0.0, self.reserved_usd - self.worst_case(request))
+        self.in_flight = max(0, self.in_flight - 1)
 
 
 @dataclass
@@ -248,7 +293,7 @@ class ScriptedExecutor:
             if request.id in journal:
                 summary.reused += 1
                 continue
-            if budget is not None and budget.exhausted:
+            if budget is not None and not budget.try_reserve(request):
                 summary.pending += 1
                 summary.stopped_by_budget = True
                 continue
@@ -263,6 +308,7 @@ class ScriptedExecutor:
             summary.sent += 1
             summary.usage = summary.usage + usage
             if budget is not None:
+                budget.release(request)
                 budget.charge(result)
             if on_result is not None:
                 on_result(result)

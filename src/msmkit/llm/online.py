@@ -44,7 +44,12 @@ from msmkit.llm.base import (
 )
 from msmkit.llm.keys import redact, require_key
 from msmkit.llm.settings import ProviderSettings
-from msmkit.llm.waiting import ProviderUnavailableError, ProviderWatch, provider_place
+from msmkit.llm.waiting import (
+    ProviderRejectedError,
+    ProviderUnavailableError,
+    ProviderWatch,
+    provider_place,
+)
 
 _STOP_REASONS = {
     "stop": "stop",
@@ -347,15 +352,42 @@ class OnlineExecutor:
             if on_result is not None:
                 on_result(result)
 
+        turn = asyncio.Condition()  # a request came back: reservations may fit again
+
+        async def reserve(request: LLMRequest) -> bool:
+            """Wait until ``request``'s worst case fits the budget beside those in flight;
+            False (the request put back) once the budget is spent."""
+            if budget is None:
+                return True
+            async with turn:
+                while not budget.try_reserve(request):
+                    if budget.exhausted or budget.in_flight == 0:
+                        queue.put_nowait(request)
+                        return False
+                    await turn.wait()
+            return True
+
         async def worker() -> None:
             while True:
-                if budget is not None and budget.exhausted:
-                    return
                 try:
                     request = queue.get_nowait()
                 except asyncio.QueueEmpty:
                     return
-                record(await self._one(model, request))
+                if not await reserve(request):
+                    return
+                try:
+                    result = await self._one(model, request)
+                except BaseException:
+                    if budget is not None:
+                        budget.release(request)
+                    raise
+                if budget is None:
+                    record(result)
+                    continue
+                async with turn:
+                    budget.release(request)
+                    record(result)
+                    turn.notify_all()
 
         heartbeat = asyncio.create_task(self.watch.heartbeat())
         workers = [
@@ -419,6 +451,12 @@ class OnlineExecutor:
                     watch.retrying(text, retry, retries, delay)
                     await asyncio.sleep(delay)
                     continue
+                if kind == "final" and getattr(error, "status_code", None) in (401, 403):
+                    raise ProviderRejectedError(
+                        f"{self.place} refused the request: {text}",
+                        hint="check the API key (and that it may use this model); nothing was "
+                        "sent after this, and answered requests are kept for a rerun",
+                    ) from None
                 if kind == "retry" and watch.answered == 0 and unanswered(error):
                     raise ProviderUnavailableError(
                         f"gave up on {self.place} after {attempts} attempts: {text}",

@@ -28,6 +28,11 @@ class ProviderUnavailableError(MsmkitError):
     through all retries, and nothing had been answered before: going on would only repeat it."""
 
 
+class ProviderRejectedError(MsmkitError):
+    """The provider refused the request itself (HTTP 401/403: a wrong key, no access to the
+    model): every other request would be refused the same way, so the run stops at once."""
+
+
 def provider_place(model: str, base_url: str | None) -> str:
     """``api.anthropic.com (anthropic/claude-sonnet-4-5)``: where requests go, for messages.
     Without ``base_url``, the provider's ``<NAME>_BASE_URL`` variable (as Inspect and the

@@ -34,7 +34,13 @@ class RunResult:
     computed: list[str] = field(default_factory=list)  # stage ids this run computed
     waiting: dict[str, str] = field(default_factory=dict)  # stage id -> what it waits for
     unscored: dict[str, str] = field(default_factory=dict)  # eval stage id -> why no result
+    failed: dict[str, Any] = field(default_factory=dict)  # stage id -> its error
     comparison: dict[str, Any] | None = None
+
+    def raise_first_failure(self) -> None:
+        """Raise the first stage failure (after every other arm finished), if any."""
+        if self.failed:
+            raise next(iter(self.failed.values()))
 
     @property
     def complete(self) -> bool:
@@ -116,7 +122,8 @@ class Run:
         return self._graph
 
     def execute(self) -> RunResult:
-        """Run every stage that is not done, then compare the arms."""
+        """Run every stage that is not done, then compare the arms. A stage that fails does
+        not stop the others: the result lists it (``failed``) for the caller to report."""
         from msmkit import compare
         from msmkit.files import write_json_atomic
         from msmkit.run.manifest import build_manifest
@@ -156,7 +163,11 @@ class Run:
         finally:
             manifest(statuses)
         statuses.update(outcome.statuses)
-        table = compare.comparison(arm_logs(graph, statuses))
+        table = compare.comparison(
+            arm_logs(graph, statuses),
+            pairs=graph.pairs,
+            correction=graph.exp.compare.correction,
+        )
         table["notes"].extend(unscored_notes(graph, statuses))
         write_json_atomic(folder.path / "comparison.json", table)
         (folder.path / "comparison.md").write_text(compare.to_markdown(table), encoding="utf-8")
@@ -173,10 +184,14 @@ class Run:
             computed=outcome.computed,
             waiting=outcome.waiting,
             unscored=unscored,
+            failed=dict(outcome.failed),
             comparison=table,
         )
 
 
 def run_experiment(experiment: str | Path | ExperimentFile, **settings: Any) -> RunResult:
-    """Plan and run an experiment; see :class:`Run` for the settings."""
-    return Run(experiment, **settings).execute()
+    """Plan and run an experiment; see :class:`Run` for the settings. A failed stage is
+    raised after the stages that did not need it have finished."""
+    result = Run(experiment, **settings).execute()
+    result.raise_first_failure()
+    return result

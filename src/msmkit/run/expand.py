@@ -25,6 +25,7 @@ from typing import Any
 
 from msmkit.experiment import Arm, StageRef, StageStep
 from msmkit.run import inputs
+from msmkit.run.across import add_across
 from msmkit.run.graph import ArmInfo, Chain, EvalStep, Graph, Loc, Node, Source, artifact_of
 from msmkit.run.steps import add_eval, add_training, eval_names
 from msmkit.stagekit import Upstream
@@ -64,12 +65,16 @@ class Expander:
         self.exp = graph.exp
 
     def run(self) -> Graph:
+        from msmkit.run.matching import match_groups
+
         for i, arm in enumerate(self.exp.arms):
             self.g.arms[arm.name] = self._arm_info(i, arm)
+        self.groups = match_groups(self.g)
         for seed in self.exp.all_seeds():
             dry = [self._start(i, arm, seed, dry=True) for i, arm in enumerate(self.exp.arms)]
             for walk in dry:
                 self._walk(walk)
+            self.dry = {walk.arm.name: walk for walk in dry}
             corpora = [c for w in dry for c in w.made.get("corpus", [])]
             chats = [c for w in dry for c in w.made.get("chats", [])]
             chats += [w.aft_file for w in dry if w.aft_file is not None]
@@ -81,12 +86,15 @@ class Expander:
                 walk.chain.model = walk.latest.get("model")
                 self.g.arms[walk.arm.name].chains.append(walk.chain)
         for k, step in enumerate(self.exp.across_arms):
-            self._across(k, step)
+            add_across(self.g, k, step)
+        from msmkit.run.contrasts import resolve_pairs
+
+        self.g.pairs = resolve_pairs(self.g)
         return self.g
 
     # ------------------------------------------------------------------ arms
     def _arm_info(self, i: int, arm: Arm) -> ArmInfo:
-        info = ArmInfo(arm)
+        info = ArmInfo(arm, axes=dict(self.g.ef.axes.get(arm.name, {})))
         if arm.spec is None:
             return info
         from msmkit.variants import apply_variant
@@ -135,7 +143,25 @@ class Expander:
             walk.chain.spec = node
             walk.put("spec", node, "spec")
         walk.aft_file = inputs.aft_file(self.g, i, arm)
+        if walk.aft_file is not None:  # the AFT set, for steps before aft (a size subset)
+            walk.put("chats", walk.aft_file, "aft-data")
+        else:
+            self._early_aft_stage(walk)
         return walk
+
+    def _early_aft_stage(self, walk: ArmWalk) -> None:
+        """``aft.data: {stage: ...}`` made up front when it needs nothing but the spec, so
+        steps before ``aft`` (a subset, a mix) can read it."""
+        aft = self.exp.aft_for(walk.arm)
+        if aft is None or not isinstance(aft.data, StageRef):
+            return
+        where = (*inputs.where(self.g, walk.i, walk.arm, "aft"), "data")
+        kind = self.g.entry("stages", aft.data.stage, (*where, "stage")).component
+        needs = {a for s, a in dict(kind.consumes).items() if not s.endswith("*")}
+        if needs <= set(walk.latest):
+            node = self._plugin_stage(walk, aft.data, where, wants="chats")
+            if node is not None:
+                walk.put("chats", node, "aft-data")
 
     def _check_steps(self, walk: ArmWalk) -> None:
         where = self._steps_loc(walk)
@@ -180,8 +206,9 @@ class Expander:
     # ------------------------------------------------------------------ shorthand steps
     def _step_generate(self, walk: ArmWalk) -> None:
         spec = walk.latest.get("spec")
-        if spec is None:
-            return
+        listed = walk.arm.stages is not None or self.exp.defaults.stages is not None
+        if spec is None or (self.exp.midtrain_for(walk.arm) is None and not listed):
+            return  # nothing would train on the documents (an AFT-only arm's spec feeds AFT)
         arm = walk.arm
         info = self.g.arms[arm.name]
         ref = self.exp.generate_for(arm)
@@ -259,6 +286,7 @@ class Expander:
         what = _spec_title(self.g.arms[walk.arm.name].spec, walk.latest.get("spec"))
         if source is not None:
             what = source["path"].rstrip("/").rsplit("/", 1)[-1]
+        corpus = self._matched(walk, "corpus", corpus)
         node = add_training(
             self.g,
             walk,
@@ -298,6 +326,7 @@ class Expander:
             )
         if name is None:
             name = chats.label if isinstance(chats, Node) else chats.path("data").name
+        chats = self._matched(walk, "chats", chats)
         if self.exp.eval.before_aft:
             self._evals(walk, phase="before_aft")
         node = add_training(
@@ -312,6 +341,15 @@ class Expander:
         walk.chain.aft = node
         walk.put("model", node, "aft")
 
+    def _matched(self, walk: ArmWalk, what: str, own: Source) -> Source:
+        """``own``, or its token-matched cut when the arm is in a match group."""
+        from msmkit.run.matching import apply_match
+
+        node = apply_match(self.g, self.groups, self.dry, walk, what, own)
+        if node is not own:
+            walk.put(what, node)
+        return node
+
     def _step_evals(self, walk: ArmWalk) -> None:
         if walk.dry:
             return self._skip(walk, "eval")
@@ -324,8 +362,9 @@ class Expander:
         names = eval_names(self.g, refs, where, walk.arm.name)
         model = walk.latest["model"]
         info = self.g.arms[walk.arm.name]
+        system = info.spec.text() if walk.arm.in_context and info.spec is not None else None
         for k, (ref, name) in enumerate(zip(refs, names, strict=True)):
-            node = add_eval(self.g, ref, (*where, k), model, walk.arm.name, info)
+            node = add_eval(self.g, ref, (*where, k), model, walk.arm.name, info, system)
             task = node.options.task  # the resolved name (an Inspect file task: its path)
             walk.chain.eval_steps.append(EvalStep(name, task, phase, node, dict(ref.args)))
             walk.put("eval", node)
@@ -435,46 +474,6 @@ class Expander:
                     )
             slots[slot] = source
         return slots
-
-    # ------------------------------------------------------------------ across arms
-    def _across(self, k: int, step: StageStep) -> None:
-        where: Loc = ("across_arms", k)
-        entry = self.g.entry("stages", step.stage, (*where, "stage"))
-        kind = entry.component
-        slots: dict[str, Source] = {}
-        for slot, artifact in dict(kind.consumes).items():
-            if not slot.endswith("*"):
-                raise self.g.error(
-                    (*where, "stage"),
-                    f"stage kind '{kind.name}' has slot '{slot}' for one {artifact}; a stage "
-                    "across arms takes every arm's artifacts through starred slots (e.g. eval*)",
-                )
-            stem = slot.rstrip("*")
-            for arm, info in self.g.arms.items():
-                for chain in info.chains:
-                    for label, source in _chain_artifacts(chain, artifact):
-                        slots[f"{stem}/{arm}/{chain.seed}/{label}"] = source
-        if step.inputs:
-            raise self.g.error((*where, "inputs"), "a stage across arms takes no inputs")
-        options = self.g.options(entry, step.options, (*where, "options"))
-        self.g.validate_kind(entry, options, (*where, "options"))
-        arms = list(self.g.arms)
-        node = self.g.add(kind.name, options, slots, arm=arms[0], role="across", where=where)
-        node.arms = arms
-        if node not in self.g.across:
-            self.g.across.append(node)
-
-
-def _chain_artifacts(chain: Chain, artifact: str) -> list[tuple[str, Source]]:
-    if artifact == "eval":
-        return [(e.name if e.final else f"{e.name}/{e.phase}", e.node) for e in chain.eval_steps]
-    latest: Source | None = None
-    for node in chain.steps:
-        if node.produces == artifact:
-            latest = node
-    if artifact == "model":
-        latest = chain.model
-    return [] if latest is None else [(artifact, latest)]
 
 
 def _distinct(sources: list[Source]) -> list[Source]:

@@ -7,7 +7,6 @@ experiment's, never a folder that is not a run). The manifest itself: ``msmkit.r
 from __future__ import annotations
 
 import os
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -44,13 +43,9 @@ def run_dir_for(name: str, *, log_dir: Path | None = None, output: Path | None =
 
 
 def library_versions() -> dict[str, str | None]:
-    out: dict[str, str | None] = {}
-    for lib in LIBRARIES:
-        try:
-            out[lib] = version(lib)
-        except PackageNotFoundError:
-            out[lib] = None
-    return out
+    from msmkit.schemas import dist_versions
+
+    return dist_versions(*LIBRARIES)
 
 
 class RunFolder:

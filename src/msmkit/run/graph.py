@@ -118,6 +118,7 @@ class ArmInfo:
     components: list[Entry] = field(default_factory=list)
     chains: list[Chain] = field(default_factory=list)
     aft_data: Any | None = None  # the FileRef of an AFT set read from a file
+    axes: dict[str, Any] = field(default_factory=dict)  # a matrix arm's coordinates
 
     @property
     def corpus(self) -> Node | None:
@@ -147,6 +148,8 @@ class Graph:
         self.arms: dict[str, ArmInfo] = {}
         self.base: Any | None = None  # msmkit.run.modelref.ModelInput of a base from outside
         self.across: list[Node] = []
+        self.pairs: list[tuple[str, str]] | None = None  # declared contrasts, if any
+        self.executors: dict[str, tuple[Any, Any]] = {}  # node id -> (executor, options)
         self._validated: set[str] = set()
 
     # ------------------------------------------------------------------ nodes
@@ -186,13 +189,54 @@ class Graph:
             arms=[arm],
         )
         self.nodes[node.id] = node
+        self._place(node, where)
         return node
+
+    def _place(self, node: Node, where: Loc) -> None:
+        """Where ``node`` runs: in this process (``local``), or the executor the experiment
+        names for its kind, checked now (``executor:`` in the experiment)."""
+        from pydantic import ValidationError as PydanticError
+
+        name, raw = self.exp.executor.for_kind(node.kind.name)
+        if name == "local":
+            return
+        kind_set = node.kind.name in self.exp.executor.kinds
+        loc: Loc = ("executor", "kinds", node.kind.name) if kind_set else ("executor",)
+        entry = self.entry("executors", name, (*loc, "name"))
+        executor = entry.component
+        if not getattr(executor, "runs_stages", False):
+            raise self.error(
+                (*loc, "name"),
+                f"executor '{name}' runs training jobs, not whole stages",
+                hint="use process, or a cluster executor; accelerate goes in a training "
+                "stage's launch: block",
+            )
+        try:
+            options = executor.Options.model_validate(raw)
+        except PydanticError as exc:
+            raise validation_error(
+                exc, self.ef.path, self.ef.node, prefix=(*loc, "options"), model=executor.Options
+            ) from None
+        check = getattr(executor, "check_stage", None)
+        if callable(check):
+            try:
+                entry.call("checking the stage", check, node.kind.name, options, node.estimate)
+            except OptionError as exc:
+                raise self.option_error(exc, (*loc, "options")) from None
+        self.executors[node.id] = (executor, options)
 
     def estimate_of(self, source: Source) -> Estimate:
         if isinstance(source, Node):
             return source.estimate
-        items = source.outputs.get("items")
-        return Estimate(source.artifact, items=items if isinstance(items, int) else 0)
+        out = source.outputs
+        items, tokens = out.get("items"), out.get("tokens")
+        extra = {"params": out["params"]} if out.get("params") else {}
+        return Estimate(
+            source.artifact,
+            items=items if isinstance(items, int) else 0,
+            tokens=tokens if isinstance(tokens, int) else 0,
+            extra=extra,
+        )
 
     def ordered(self) -> list[Node]:
         return list(self.nodes.values())  # insertion order is topological

@@ -36,15 +36,16 @@ def aft_file(graph: Graph, i: int, arm: Arm) -> Upstream | None:
             f"{aft.data!r} is neither a bundled AFT set nor an existing file ({path})",
             hint=f"bundled sets: {', '.join(AFT_SETS)}; or give a JSONL path",
         )
-    from msmkit.training.data import check_chats_file
+    from msmkit.training.data import read_chats
 
     try:
-        count = check_chats_file(path)
+        chats = read_chats(path)
     except ConfigError as exc:
         raise graph.error(loc, exc.message, exc.hint) from None
+    tokens = sum(len(m["content"]) for chat in chats for m in chat) // 4  # characters / 4
     ref = FileRef.of(path)
     graph.arms[arm.name].aft_data = ref
-    return Upstream("chats", ref.sha256, {"data": ref.path, "items": count})
+    return Upstream("chats", ref.sha256, {"data": ref.path, "items": len(chats), "tokens": tokens})
 
 
 def base_source(graph: Graph, seed: int, corpora: list[Source], chats: list[Source]) -> Source:
@@ -58,10 +59,12 @@ def base_source(graph: Graph, seed: int, corpora: list[Source], chats: list[Sour
             except Exception as exc:
                 msg = getattr(exc, "message", str(exc))
                 raise graph.error(("base_model",), msg, getattr(exc, "hint", None)) from None
+        from msmkit.training.estimate import params_of
+
         name = graph.base.model
         if graph.base.revision and "@" in base:  # pinned by the user: loaders get it too
             name = f"{name}@{graph.base.revision}"
-        return Upstream("model", graph.base.key, {"model": name})
+        return Upstream("model", graph.base.key, {"model": name, "params": params_of(name)})
     if isinstance(base, TinyBase):
         from msmkit.stages.tiny_base import TinyBaseOptions
 

@@ -140,6 +140,8 @@ def _arm_entry(info: Any) -> dict[str, Any]:
     spec = info.spec
     corpus = info.filters[-1] if info.filters else info.corpus
     return {
+        "axes": dict(info.axes),
+        "in_context": info.arm.in_context,
         "spec": None
         if spec is None
         else {

@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from msmkit.errors import MsmkitError
+from msmkit.errors import MsmkitError, RunError
 from msmkit.registry import Entry
 from msmkit.run.store import StageDir
 from msmkit.stagekit import StageContext, StillWaiting, Upstream
@@ -26,9 +26,10 @@ from msmkit.stagekit import StageContext, StillWaiting, Upstream
 
 @dataclass
 class Outcome:
-    statuses: dict[str, str] = field(default_factory=dict)  # node id -> done/waiting/blocked
+    statuses: dict[str, str] = field(default_factory=dict)  # id -> done/waiting/failed/blocked
     computed: list[str] = field(default_factory=list)  # node ids this process ran
     waiting: dict[str, str] = field(default_factory=dict)  # node id -> message
+    failed: dict[str, MsmkitError] = field(default_factory=dict)  # node id -> its error
 
     @property
     def complete(self) -> bool:
@@ -59,6 +60,7 @@ class StageJob:
     stage: StageDir
     label: str
     arms: list[str] = field(default_factory=list)
+    executor: tuple[Any, Any] | None = None  # (executor, its options): run elsewhere
 
     @property
     def kind(self) -> Any:
@@ -123,7 +125,7 @@ def run_stage(
             run=run,
         )
         try:
-            outputs = job.kind.run(ctx)
+            outputs = job.kind.run(ctx) if job.executor is None else run_elsewhere(job, ctx)
         except StillWaiting as exc:
             ui.waiting(job, str(exc))
             return StageResult("waiting", message=str(exc))
@@ -149,7 +151,40 @@ def run_stage(
         return StageResult("done", computed=True)
 
 
-def job_of(node: Any) -> StageJob:
+def run_elsewhere(job: StageJob, ctx: StageContext) -> dict[str, Any]:
+    """Run the stage through its executor (``python -m msmkit.run.worker``), which may
+    save a job id with ``ctx.set_waiting`` and raise StillWaiting; returns its outputs."""
+    from msmkit.executors import Job
+    from msmkit.files import read_json
+    from msmkit.run.worker import MODULE, RESULT, stage_payload
+
+    executor, options = job.executor  # type: ignore[misc]
+    result = job.stage.dir / RESULT
+    if ctx.waiting_state() is None:
+        result.unlink(missing_ok=True)  # a new attempt: never read an old attempt's result
+    work = Job(
+        name=f"stage {job.stage.name}",
+        module=MODULE,
+        job_file=job.stage.dir / "stage_job.json",
+        payload=stage_payload(job, ctx.run, ctx.budget_usd),
+        output=result,
+        inline=lambda: job.kind.run(ctx),
+        resources={"kind": job.kind.name, "label": job.label},
+    )
+    with ctx.progress() as advance:
+        work.progress = lambda step, total: advance(step, total=total, absolute=True)
+        executor.run(work, None, options, ctx)
+    found = read_json(result)
+    if "outputs" not in found:
+        raise RunError(
+            f"{job.label}: the executor finished but left no result ({result})",
+            hint="the job's log beside stage_job.json says what happened",
+        )
+    result.unlink()
+    return dict(found["outputs"])
+
+
+def job_of(node: Any, graph: Any = None) -> StageJob:
     return StageJob(
         entry=node.entry,
         options=node.options,
@@ -158,6 +193,7 @@ def job_of(node: Any) -> StageJob:
         stage=node.stage,
         label=node.label,
         arms=node.arms,
+        executor=None if graph is None else graph.executors.get(node.id),
     )
 
 
@@ -173,7 +209,9 @@ def execute(
     """Run every stage of ``graph`` that is not done, in order. Returns what happened.
 
     ``on_stage(outcome)`` is called after each stage (the caller rewrites the manifest).
-    A stage left waiting blocks the stages after it; the others go on.
+    A stage left waiting blocks the stages after it; the others go on. So does a stage that
+    fails (its error is kept in ``outcome.failed``): the other arms finish, and the caller
+    reports the failures. An interrupt (Ctrl-C) stops everything at once.
     """
     outcome = Outcome()
     for node in graph.ordered():
@@ -184,9 +222,20 @@ def execute(
         ]
         if blocked:
             outcome.statuses[node.id] = "blocked"
-            ui.note(f"[dim]… {node.label}: waits for {', '.join(blocked)}[/]")
+            failed = [b for b in blocked if b in outcome.failed]
+            why = f"its input {failed[0]} failed" if failed else f"waits for {', '.join(blocked)}"
+            ui.note(f"[dim]… {node.label}: {why}[/]")
             continue
-        result = run_stage(job_of(node), run=run, ui=ui, wait=wait, budget_usd=budget_usd)
+        try:
+            job = job_of(node, graph)
+            result = run_stage(job, run=run, ui=ui, wait=wait, budget_usd=budget_usd)
+        except MsmkitError as exc:
+            outcome.statuses[node.id] = "failed"
+            outcome.failed[node.id] = exc
+            ui.failed(node, exc)
+            if on_stage is not None:
+                on_stage(outcome)
+            continue
         outcome.statuses[node.id] = result.status
         if result.status == "waiting":
             outcome.waiting[node.id] = result.message or ""

@@ -148,8 +148,16 @@ def check_args(graph: Graph, tentry: Entry, args: dict[str, Any], where: Loc) ->
 
 
 def add_eval(
-    graph: Graph, ref: EvalRef, where: Loc, model: Source, arm: str, info: ArmInfo
+    graph: Graph,
+    ref: EvalRef,
+    where: Loc,
+    model: Source,
+    arm: str,
+    info: ArmInfo,
+    system_message: str | None = None,
 ) -> Node:
+    """An eval node; ``system_message`` (an in-context arm's spec) goes into its generate
+    settings, so the spec is the system prompt of every sample."""
     from msmkit.stages.evaluate import EvalOptions, check_generate
 
     settings = graph.exp.eval
@@ -178,7 +186,11 @@ def add_eval(
         task=tentry.name,
         task_provider=tentry.provider,
         task_args=ref.args,
-        generate={**settings.generate, **ref.generate},
+        generate={
+            **settings.generate,
+            **ref.generate,
+            **({"system_message": system_message} if system_message else {}),
+        },
         roles=roles,
         provider=serve.provider,
         base_url=serve.base_url,

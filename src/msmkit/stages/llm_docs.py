@@ -12,11 +12,18 @@ from pydantic import Field
 
 from msmkit.components import Estimate, Options
 from msmkit.docgen.settings import DocgenSettings
-from msmkit.stagekit import StageContext
+from msmkit.stagekit import RUNTIME, StageContext
 
 
 class LLMDocsOptions(Options):
     settings: DocgenSettings = Field(default_factory=DocgenSettings)
+    probe: int | None = Field(
+        None,
+        ge=1,
+        json_schema_extra=RUNTIME,
+        description="send only the first N requests of each step, report the yield per "
+        "dollar and stop (the stage stays unfinished; a rerun without it goes on)",
+    )
 
 
 class LLMDocsKind:
@@ -48,7 +55,7 @@ class LLMDocsKind:
         from msmkit.docgen.checks import check
         from msmkit.docgen.estimate import estimate
 
-        prompts, price = check(options.settings)
+        prompts, price, limits = check(options.settings)
         spec = upstream["spec"].artifact if "spec" in upstream else None
         if spec is None:
             return Estimate(
@@ -61,6 +68,7 @@ class LLMDocsKind:
             spec_text=spec.text(),
             spec_name=spec.name,
             stage=self.name,
+            limits=limits,
         )
 
     def run(self, ctx: StageContext) -> dict[str, Any]:
@@ -71,7 +79,7 @@ class LLMDocsKind:
 
         opts: LLMDocsOptions = ctx.options
         spec = load_spec_input(ctx.inputs["spec"])
-        prompts, price = check(opts.settings)
+        prompts, price, limits = check(opts.settings)
         executor = pipeline.executor_for(opts.settings)  # fails here without a key
         (ctx.dir / "spec.md").write_text(spec.text(), encoding="utf-8")
         p = pipeline.Pipeline(
@@ -85,5 +93,7 @@ class LLMDocsKind:
             executor=executor,
             price=price,
             version=self.version,
+            probe=opts.probe,
+            limits=limits,
         )
         return run_all(p)

@@ -36,7 +36,21 @@ class TinyBaseKind:
         TinyModelSettings.model_validate(options.settings)
 
     def estimate(self, options: TinyBaseOptions, upstream: dict[str, Estimate]) -> Estimate:
-        return Estimate("tiny-base")
+        from msmkit.training.estimate import params_from_config
+        from msmkit.training.tiny import TinyModelSettings
+
+        s = TinyModelSettings.model_validate(options.settings)
+        params = params_from_config(
+            {
+                "hidden_size": s.hidden_size,
+                "num_hidden_layers": s.num_layers,
+                "vocab_size": s.vocab_size,
+                "intermediate_size": s.intermediate_size,
+                "num_attention_heads": s.num_heads,
+                "num_key_value_heads": s.num_kv_heads,
+            }
+        )
+        return Estimate("tiny-base", extra={"params": params})
 
     def run(self, ctx: StageContext) -> dict[str, Any]:
         from msmkit.corpus import read_corpus

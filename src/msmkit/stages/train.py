@@ -64,10 +64,31 @@ class _TrainKind:
     not for the stages after."""
 
     def estimate(self, options: TrainOptions, upstream: dict[str, Estimate]) -> Estimate:
+        """Rows and tokens from the data, and GPU-hours when the model's size is known
+        (``msmkit.training.estimate``); the model it makes has the same size."""
+        from msmkit.training.estimate import describe, gpu_hours
+
         data = upstream.get(self.data_slot)
+        model = upstream.get("model")
         items = options.items or (data.items if data else 0)
         tokens = options.tokens or (data.tokens if data else 0)
-        return Estimate(self.name, items=items, tokens=tokens)
+        params = model.extra.get("params") if model is not None else None
+        estimate = Estimate(self.name, items=items, tokens=tokens)
+        if not params:
+            return estimate
+        estimate.extra["params"] = params
+        sft = options.backend_options.get("sft") or {}
+        epochs = float(sft.get("num_train_epochs", 1) or 1)
+        recipe = str(options.backend_options.get("recipe") or "")
+        lora = options.backend_options.get("lora") is not None or "lora" in recipe
+        if tokens:
+            hours = gpu_hours(params, tokens, epochs=epochs, lora=lora)
+            estimate.extra["gpu_hours"] = hours
+            estimate.notes.append(
+                f"~{hours:.2f} GPU-h ({describe(params)} parameters, {tokens:,} tokens x "
+                f"{epochs:g} epochs, {'LoRA' if lora else 'full'}; H100 bf16 at 40% MFU)"
+            )
+        return estimate
 
     def _data(self, ctx: StageContext, opts: TrainOptions) -> Path:
         """The job's data: the slot's file, or an external corpus source written down as a

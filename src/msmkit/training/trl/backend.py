@@ -20,10 +20,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from msmkit.components import Estimate, Options, TrainJob
-from msmkit.errors import OptionError
 from msmkit.training.data import atomic_output_dir, ensure_output_free
 from msmkit.training.sources import source_ref
-from msmkit.training.trl.attention import check_attention
 from msmkit.training.trl.configs import (
     build_lora_config,
     build_sft_config,
@@ -31,7 +29,7 @@ from msmkit.training.trl.configs import (
     make_sft_config,
 )
 from msmkit.training.trl.memory import check_memory
-from msmkit.training.trl.mixing import check_mix, mix_source
+from msmkit.training.trl.mixing import mix_source
 from msmkit.training.trl.models import (
     ModelRef,
     load_hub_config,
@@ -40,9 +38,9 @@ from msmkit.training.trl.models import (
     tokenizer_source,
 )
 from msmkit.training.trl.options import TRLOptions, check_stage
+from msmkit.training.trl.quick import check_stage_options
 from msmkit.training.trl.recipes import effective_options
 from msmkit.training.trl.templates import (
-    chat_template_file,
     check_aft_template,
     check_sft_eos_token,
     resolve_doc_eos,
@@ -149,16 +147,7 @@ def _check_options(stage: str, options: TRLOptions) -> tuple[Any, Any]:
     Returns the SFTConfig (placeholder output_dir) and the LoraConfig."""
     placeholder = Path(tempfile.gettempdir()) / "msmkit-validate"
     config = make_sft_config(stage, options, output_dir=placeholder, seed=0)
-    check_attention(options)
-    check_mix(stage, options)
-    if stage == "aft" and options.doc_prefix is not None:
-        raise OptionError(
-            "doc_prefix is a midtraining option (a masked prefix of each document)",
-            loc=("doc_prefix",),
-            hint="Remove it from the AFT options.",
-        )
-    if stage == "aft":
-        chat_template_file(options)
+    check_stage_options(stage, options)
     return config, build_lora_config(options.lora)
 
 

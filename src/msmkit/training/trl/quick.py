@@ -41,28 +41,35 @@ def lora_fields() -> dict[str, str]:
 
 def quick_check(stage: str, options: Any, base_model: str | None) -> None:
     """Every check of ``TRLBackend.validate`` that needs no library import and no model."""
-    from msmkit.errors import OptionError
-    from msmkit.training.trl.attention import check_attention
     from msmkit.training.trl.configs import check_lora, check_ranges, check_user_sft
-    from msmkit.training.trl.mixing import check_mix
     from msmkit.training.trl.options import check_stage
     from msmkit.training.trl.recipes import effective_options
-    from msmkit.training.trl.templates import chat_template_file
 
     opts: TRLOptions = effective_options(options, base_model)
     check_stage(stage)
     check_user_sft(opts, sft_fields())
     user = {k: v for k, v in opts.sft.items() if k not in MSMKIT_SFT_KEYS}
     check_ranges({**DEFAULT_SFT, **user})
-    check_attention(opts)
-    check_mix(stage, opts)
-    if stage == "aft" and opts.doc_prefix is not None:
+    check_stage_options(stage, opts)
+    if opts.lora is not None:
+        check_lora(opts.lora, lora_fields())
+
+
+def check_stage_options(stage: str, options: TRLOptions) -> None:
+    """The checks that need neither a model nor the training libraries: the attention
+    kernel, the mixed-in data, options of the other stage, the AFT template file."""
+    from msmkit.errors import OptionError
+    from msmkit.training.trl.attention import check_attention
+    from msmkit.training.trl.mixing import check_mix
+    from msmkit.training.trl.templates import chat_template_file
+
+    check_attention(options)
+    check_mix(stage, options)
+    if stage == "aft" and options.doc_prefix is not None:
         raise OptionError(
             "doc_prefix is a midtraining option (a masked prefix of each document)",
             loc=("doc_prefix",),
             hint="Remove it from the AFT options.",
         )
     if stage == "aft":
-        chat_template_file(opts)
-    if opts.lora is not None:
-        check_lora(opts.lora, lora_fields())
+        chat_template_file(options)
