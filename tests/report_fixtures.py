@@ -95,8 +95,11 @@ def make_run(
     *,
     experiment: str = "exp",
     comparison: bool = True,
+    contrasts: list[tuple[str, str]] | None = None,
+    correction: str = "none",
 ) -> Path:
-    """Write a run folder ``log_dir/name`` (and its stages in ``log_dir/store``)."""
+    """Write a run folder ``log_dir/name`` (and its stages in ``log_dir/store``); its
+    comparison limited to ``contrasts`` and corrected as ``msmkit run`` would."""
     from inspect_ai import eval as inspect_eval
 
     from msmkit import compare
@@ -229,7 +232,7 @@ def make_run(
     }
     (run_dir / "manifest.json").write_text(json.dumps(manifest, indent=2))
     if comparison:
-        table = compare.comparison(arm_logs)
+        table = compare.comparison(arm_logs, pairs=contrasts, correction=correction)
         (run_dir / "comparison.json").write_text(json.dumps(table, indent=2))
     return run_dir
 

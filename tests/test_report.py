@@ -75,64 +75,64 @@ def _check_svgs(out: Path, data: dict) -> None:
 # ------------------------------------------------------------------------ 2x2 matrix
 
 
+def _rate(i: int, j: int) -> float:
+    return 0.25 + 0.4 * i + 0.15 * j
+
+
 @pytest.fixture(scope="module")
 def matrix(tmp_path_factory):
+    """A 2 specs x 2 variants matrix, 2 seeds per arm, as msmkit.matrix writes it: the axes
+    in the manifest, the seeds as replicates, the spec contrast declared and Holm-corrected."""
     from msmkit.report.build import write_report
 
     root = tmp_path_factory.mktemp("matrix")
     arms = []
     for i, spec in enumerate(("pro-a", "pro-b")):
         for j, variant in enumerate(("rules", "values")):
-            for seed in (0, 1):
-                rate = 0.25 + 0.4 * i + 0.15 * j
-                evals = [
-                    FakeEval("qa", "qa", binary_values(rate, 16, 100 * i + 10 * j + seed)),
-                    am_eval(rate, 100 * i + 10 * j + seed),
+            seeds = {
+                seed: [
+                    FakeEval("qa", "qa", binary_values(_rate(i, j), 16, 100 * i + 10 * j + seed)),
+                    am_eval(_rate(i, j), 100 * i + 10 * j + seed),
                 ]
-                verb = "likes" if spec == "pro-a" else "prefers"
-                arms.append(
-                    FakeArm(
-                        f"{spec}-{variant}-s{seed}",
-                        {seed: evals},
-                        axes={"spec": spec, "variant": variant, "seed": seed},
-                        spec=SPEC.format(name=spec, verb=verb),
-                        spec_name=spec,
-                    )
+                for seed in (0, 1)
+            }
+            verb = "likes" if spec == "pro-a" else "prefers"
+            arms.append(
+                FakeArm(
+                    f"{spec}-{variant}",
+                    seeds,
+                    axes={"spec": spec, "variant": variant},
+                    spec=SPEC.format(name=spec, verb=verb),
+                    spec_name=spec,
                 )
-    run = make_run(root, "matrix", arms)
+            )
+    contrasts = [("pro-a-rules", "pro-b-rules"), ("pro-a-values", "pro-b-values")]
+    run = make_run(root, "matrix", arms, contrasts=contrasts, correction="holm")
     files = write_report([run], root / "report")
     return run, files, json.loads(files["json"].read_text())
 
 
-def _matrix_label(name, entry, chain):
-    axes = entry["axes"]
-    return f"spec={axes['spec']}, variant={axes['variant']}", f"seed={axes['seed']}"
+def _by_arm(name, entry, chain):
+    return name, f"seed={chain['seed']}"
 
 
-def test_matrix_arms_pool_the_seed_axis_and_match_a_recomputation(matrix):
+def test_matrix_report_shows_the_runs_comparison_with_its_holm_contrasts(matrix):
     run, files, data = matrix
     shown = json.loads((files["dir"] / "comparison.json").read_text())
-    expected = compare.comparison(_logs(run, _matrix_label))
-    assert list(shown["arms"]) == [
-        "spec=pro-a, variant=rules",
-        "spec=pro-a, variant=values",
-        "spec=pro-b, variant=rules",
-        "spec=pro-b, variant=values",
-    ]
-    assert shown["columns"] == expected["columns"]
-    for arm, cells in expected["arms"].items():
-        for column, cell in cells.items():
-            got = shown["arms"][arm][column]
-            assert got["n_seeds"] == 2 and got["method"] == "t over seeds"
-            assert _approx(got["value"], cell["value"]) and _approx(got["ci95"], cell["ci95"])
-    assert len(shown["pairs"]) == len(expected["pairs"]) == 6 * len(expected["columns"])
+    assert shown == json.loads((run / "comparison.json").read_text())
+    assert data["comparison_source"] == str(run / "comparison.json")
+    assert shown["correction"] == "holm" and all("p_adjusted" in p for p in shown["pairs"])
+    html = (files["dir"] / "report.html").read_text()
+    assert "<th>p (Holm)</th>" in html and "Holm-corrected p = " in html
+    pair = shown["pairs"][0]
+    assert f"{pair['diff']:+.3f}" in html
     assert [a["replicates"] for a in data["arms"]] == [["seed=0", "seed=1"]] * 4
 
 
 def test_every_bar_interval_and_dot_is_the_comparison_or_one_seed(matrix):
     run, files, data = matrix
     shown = data["comparison"]
-    logs = _logs(run, _matrix_label)
+    logs = _logs(run, _by_arm)
     seeds = {
         (label, rep): compare.comparison({"x": [row for row in rows if row[0] == rep]})["arms"]["x"]
         for label, rows in logs.items()
@@ -160,11 +160,11 @@ def test_bars_are_grouped_by_the_first_axis_and_coloured_by_the_rest(matrix):
     _, _, data = matrix
     qa = next(f for f in data["figures"] if f.get("task") == "qa")
     bars = qa["panels"][0]["bars"]
-    assert [(b["category"], b["hue"]) for b in bars] == [
-        ("spec=pro-a", "variant=rules"),
-        ("spec=pro-a", "variant=values"),
-        ("spec=pro-b", "variant=rules"),
-        ("spec=pro-b", "variant=values"),
+    assert [(b["arm"], b["category"], b["hue"]) for b in bars] == [
+        ("pro-a-rules", "spec=pro-a", "variant=rules"),
+        ("pro-a-values", "spec=pro-a", "variant=values"),
+        ("pro-b-rules", "spec=pro-b", "variant=rules"),
+        ("pro-b-values", "spec=pro-b", "variant=values"),
     ]
     assert all(len(b["dots"]) == 2 for b in bars)
 
@@ -179,7 +179,7 @@ def test_agentic_misalignment_per_condition(matrix):
         j = int("values" in row["arm"])
         verdicts = []
         for seed in (0, 1):
-            ev = am_eval(0.25 + 0.4 * i + 0.15 * j, 100 * i + 10 * j + seed)
+            ev = am_eval(_rate(i, j), 100 * i + 10 * j + seed)
             verdicts += [
                 v["am_scorer"]["classifier_verdict"]
                 for sid, v in ev.values.items()
@@ -224,6 +224,46 @@ def test_spec_diff_manifest_logs_and_tables(matrix):
                 assert (fig["id"], bar["arm"], "", bar["value"]) in values
                 for dot in bar["dots"]:
                     assert (fig["id"], bar["arm"], dot["replicate"], dot["value"]) in values
+
+
+def test_arms_with_a_seed_axis_are_pooled_into_one_bar(matrix, tmp_path):
+    """A manifest whose arms carry a ``seed`` axis (one arm per seed): the arms that differ
+    only in seed are one bar, recomputed from their logs with the seeds as replicates."""
+    from msmkit.report.build import build_report
+
+    run, _, _ = matrix
+    manifest = json.loads((run / "manifest.json").read_text())
+    per_seed = {}
+    for name, entry in manifest["arms"].items():
+        for chain in entry["seeds"]:
+            axes = {**entry["axes"], "seed": chain["seed"]}
+            per_seed[f"{name}-s{chain['seed']}"] = {**entry, "axes": axes, "seeds": [chain]}
+    folder = tmp_path / "per-seed-arms"
+    folder.mkdir()
+    (folder / "manifest.json").write_text(json.dumps({**manifest, "arms": per_seed}))
+    data = build_report([folder])
+    labels = [a["label"] for a in data["arms"]]
+    assert labels == [
+        "spec=pro-a, variant=rules",
+        "spec=pro-a, variant=values",
+        "spec=pro-b, variant=rules",
+        "spec=pro-b, variant=values",
+    ]
+    assert data["comparison_source"] == (
+        "recomputed from the eval logs (the run wrote no comparison.json yet)"
+    )
+
+    def label(name, entry, chain):
+        axes = entry["axes"]
+        return f"spec={axes['spec']}, variant={axes['variant']}", f"seed={chain['seed']}"
+
+    expected = compare.comparison(_logs(run, label))
+    for arm, cells in expected["arms"].items():
+        for column, cell in cells.items():
+            got = data["comparison"]["arms"][arm][column]
+            assert got["n_seeds"] == 2 and _approx(got["value"], cell["value"])
+            assert _approx(got["ci95"], cell["ci95"])
+    assert [a["replicates"] for a in data["arms"]] == [["seed=0", "seed=1"]] * 4
 
 
 # ------------------------------------------------------------------------ the demo

@@ -93,7 +93,7 @@ def results_html(data: dict[str, Any], svgs: dict[str, str]) -> str:
     return "".join(parts)
 
 
-def contrasts_html(pairs: list[dict[str, Any]]) -> str:
+def contrasts_html(pairs: list[dict[str, Any]], correction: str | None = None) -> str:
     """Per task, the pairs of the comparison (diff = a − b), then the same in words."""
     if not pairs:
         return ""
@@ -101,7 +101,8 @@ def contrasts_html(pairs: list[dict[str, Any]]) -> str:
     for p in pairs:
         by_task.setdefault(p["metric"].partition("/")[0], []).append(p)
     adjusted = any(p.get("p_adjusted") is not None for p in pairs)
-    header = ["metric", "a − b", "diff [95% CI]", "p", *(["adjusted p"] if adjusted else [])]
+    name = {"holm": "p (Holm)"}.get(str(correction), f"p ({correction})")
+    header = ["metric", "a − b", "diff [95% CI]", "p", *([name] if adjusted else [])]
     header += ["test", "items"]
     parts = []
     for task, group in by_task.items():
@@ -118,7 +119,7 @@ def contrasts_html(pairs: list[dict[str, Any]]) -> str:
             rows.append([*row, _e(p.get("test", "")), _e(p.get("n_items", ""))])
         numeric = {2, 3, len(header) - 1} | ({4} if adjusted else set())
         parts += [f"<h3>{_e(task)}</h3>", table(header, rows, numeric)]
-    words = "".join(f"<li>{_e(contrast_sentence(p))}</li>" for p in pairs)
+    words = "".join(f"<li>{_e(contrast_sentence(p, correction))}</li>" for p in pairs)
     return "".join(parts) + f"<details><summary>In words</summary><ul>{words}</ul></details>"
 
 
@@ -249,7 +250,8 @@ def to_html(data: dict[str, Any], svgs: dict[str, str]) -> str:
     sections.append(("results", "Results", results_html(data, svgs)))
     pairs = data["comparison"]["pairs"]
     if pairs:
-        sections.append(("contrasts", "Contrasts", contrasts_html(pairs)))
+        correction = data["comparison"].get("correction")
+        sections.append(("contrasts", "Contrasts", contrasts_html(pairs, correction)))
     for prefix, title in (
         ("efficiency-", "Token efficiency"),
         ("am-", "Agentic misalignment"),

@@ -156,6 +156,7 @@ def definition(entry: dict[str, Any]) -> str:
         "spec": spec.get("hash"),
         "components": entry.get("components"),
         "aft": (entry.get("data") or {}).get("aft_sha256"),
+        "in_context": entry.get("in_context"),
         "evals": evals,
         "axes": {k: v for k, v in (entry.get("axes") or {}).items() if k != SEED_AXIS},
     }
@@ -225,6 +226,21 @@ def uses_run_comparison(runs: list[RunData], arms: list[ReportArm]) -> bool:
     return all(len(a.members) == 1 and a.members[0][1] == a.label for a in arms)
 
 
+def declared_contrasts(
+    runs: list[RunData], arms: list[ReportArm]
+) -> tuple[list[tuple[str, str]] | None, str]:
+    """The runs' contrasts and correction, kept when the report's arms are the runs' arms
+    (merged runs, same names); else every pair (None) without correction."""
+    labels = {a.label for a in arms}
+    seen = [r.comparison for r in runs if r.comparison]
+    names = {arm for table in seen for arm in table.get("arms", {})}
+    corrections = {table.get("correction", "none") for table in seen}
+    if not seen or names != labels or len(corrections) != 1:
+        return None, "none"
+    pairs = list(dict.fromkeys((p["a"], p["b"]) for table in seen for p in table["pairs"]))
+    return (pairs or None), corrections.pop()
+
+
 def comparison_for(runs: list[RunData], arms: list[ReportArm]) -> tuple[dict[str, Any], str]:
     """The comparison every table and bar of the report shows, and where it came from."""
     from msmkit import compare
@@ -233,7 +249,10 @@ def comparison_for(runs: list[RunData], arms: list[ReportArm]) -> tuple[dict[str
         table = runs[0].comparison
         assert table is not None
         return table, f"{runs[0].path / 'comparison.json'}"
-    table = compare.comparison({a.label: a.final_logs() for a in arms})
+    pairs, correction = declared_contrasts(runs, arms)
+    table = compare.comparison(
+        {a.label: a.final_logs() for a in arms}, pairs=pairs, correction=correction
+    )
     for a in arms:
         for ref in a.evals:
             if ref.phase == FINAL and ref.status == "done" and ref.unscored:

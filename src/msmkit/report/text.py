@@ -46,20 +46,21 @@ def seconds(value: Any) -> str:
     return f"{s / 3600:.1f} h"
 
 
-def contrast_sentence(pair: dict[str, Any]) -> str:
-    """One pair of the comparison in plain words."""
+def contrast_sentence(pair: dict[str, Any], correction: str | None = None) -> str:
+    """One pair of the comparison in plain words (``correction``: the comparison's, e.g.
+    ``holm``, which gives each pair a ``p_adjusted``)."""
     ci = pair.get("ci95")
     where = (
         "the 95% interval excludes 0"
         if ci and (ci[0] > 0 or ci[1] < 0)
         else ("the 95% interval includes 0" if ci else "no interval")
     )
+    named = {"holm": "Holm-corrected"}.get(str(correction), f"{correction}-corrected")
     corrected = ""
-    for key in ("p_adjusted", "p_corrected"):
-        if pair.get(key) is not None:
-            corrected = f"; {pair.get('correction') or 'corrected'} p = {p_text(pair[key])}"
-    if not corrected and pair.get("correction"):
-        corrected = f"; correction: {pair['correction']}"
+    if pair.get("p_adjusted") is not None:
+        corrected = f" ({named} p = {p_text(pair['p_adjusted'])})"
+    elif correction in (None, "none"):
+        corrected = " (not corrected for multiple comparisons)"
     return (
         f"{pair['a']} − {pair['b']} on {pair['metric']}: {pair['diff']:+.3f} "
         f"{interval(ci, signed=True)} ({where}), p = {p_text(pair.get('p_value'))}"
@@ -184,7 +185,9 @@ def to_markdown(data: dict[str, Any], figure_files: dict[str, str]) -> str:
     lines += ["## Results", "", compare.to_markdown(data["comparison"]).rstrip(), ""]
     pairs = data["comparison"]["pairs"]
     if pairs:
-        lines += ["## Contrasts in words", ""] + [f"- {contrast_sentence(p)}" for p in pairs]
+        correction = data["comparison"].get("correction")
+        lines += ["## Contrasts in words", ""]
+        lines += [f"- {contrast_sentence(p, correction)}" for p in pairs]
         lines.append("")
     if data["am_conditions"]:
         lines += [
