@@ -167,6 +167,19 @@ def test_bars_are_grouped_by_the_first_axis_and_coloured_by_the_rest(matrix):
         ("pro-b-values", "spec=pro-b", "variant=values"),
     ]
     assert all(len(b["dots"]) == 2 for b in bars)
+    assert "toy-world" not in [f["id"] for f in data["figures"]]  # no demo.json: no toy figure
+
+
+def test_axis_values_show_file_names_and_tables_have_a_row_per_arm(matrix):
+    from msmkit.report.figures import show
+
+    _, files, _ = matrix
+    assert show("/repo/specs/pro-america.md") == "pro-america" and show(100) == "100"
+    assert show("rules-only") == "rules-only"
+    html = (files["dir"] / "report.html").read_text()
+    header = "<th>arm</th><th>spec</th><th>variant</th><th>score/acc</th><th>score/len</th>"
+    assert header in html
+    assert "<tr><td>pro-b-values</td><td>pro-b</td><td>values</td>" in html
 
 
 def test_agentic_misalignment_per_condition(matrix):

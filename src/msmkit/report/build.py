@@ -25,12 +25,14 @@ from msmkit.report.runs import (
 
 
 def _toy_summary(runs: list[RunData], arms: list[ReportArm]) -> dict[str, Any] | None:
-    """The toy world's summary: the run's ``demo.json``, or recomputed from the toy_world
-    logs of merged runs."""
+    """The toy world's summary (``msmkit demo`` runs only): the run's ``demo.json``, or, for
+    merged demo runs, recomputed from their toy_world logs."""
     from msmkit.toyworld import report as toy
 
-    if len(runs) == 1 and runs[0].demo and runs[0].demo.get("cells"):
-        summary = dict(runs[0].demo)
+    if not all(run.demo and run.demo.get("cells") for run in runs):
+        return None
+    if len(runs) == 1:
+        summary = dict(runs[0].demo or {})
     else:
         phases = {"before_aft": "msm", FINAL: "aft"}
         logs = {

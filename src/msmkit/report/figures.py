@@ -21,6 +21,14 @@ ONE = "all"  # the hue when bars are not split by colour
 SIZE_KEYS = ("aft_tokens", "aft_samples", "aft_size")
 
 
+def show(value: Any) -> str:
+    """An axis value as a label: a file path by its name without suffix."""
+    text = str(value)
+    if "/" in text and text.rsplit(".", 1)[-1] in ("md", "txt", "yaml", "yml", "jsonl", "json"):
+        return text.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    return text
+
+
 def _task(column: str) -> str:
     return column.partition("/")[0]
 
@@ -44,8 +52,8 @@ def placement(arms: list[ReportArm]) -> dict[str, tuple[str, str]]:
         if not varying or not a.axes:
             out[a.label] = (a.label, ONE)
             continue
-        category = f"{varying[0]}={a.axes.get(varying[0])}"
-        rest = [f"{k}={a.axes.get(k)}" for k in varying[1:]]
+        category = f"{varying[0]}={show(a.axes.get(varying[0]))}"
+        rest = [f"{k}={show(a.axes.get(k))}" for k in varying[1:]]
         out[a.label] = (category, ", ".join(rest) if rest else ONE)
     return out
 
@@ -152,7 +160,7 @@ def pattern_figure(comparison: dict[str, Any], arms: list[ReportArm]) -> dict[st
 def _line_key(arm: ReportArm) -> str:
     rest = {k: v for k, v in arm.axes.items() if k not in (*SIZE_KEYS, SEED_AXIS)}
     if rest:
-        return ", ".join(f"{k}={v}" for k, v in rest.items())
+        return ", ".join(f"{k}={show(v)}" for k, v in rest.items())
     return (arm.spec or {}).get("name") or "arms"
 
 

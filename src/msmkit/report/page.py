@@ -29,6 +29,8 @@ pre { background: #f7f7fa; border: 1px solid var(--line); padding: 8px; overflow
 .add { color: #0a6b1f; } .del { color: #a3161b; } .hunk { color: #6b4fbb; }
 .warn { color: #8a4b00; } ul.notes li { margin: 3px 0; }
 details { margin: 6px 0; } summary { cursor: pointer; color: var(--accent); }
+div.wide { overflow-x: auto; } td { overflow-wrap: anywhere; } th { overflow-wrap: break-word; }
+td.n { white-space: nowrap; overflow-wrap: normal; }
 """
 
 
@@ -71,8 +73,14 @@ def _cell(cell: dict[str, Any] | None) -> str:
 
 
 def results_html(data: dict[str, Any], svgs: dict[str, str]) -> str:
+    """Per task: its figure, then a table with a row per arm (its axes as columns, when the
+    arms have axes) and a column per metric."""
+    from msmkit.report.figures import show
+
     comparison = data["comparison"]
     arms = list(comparison["arms"])
+    axes_of = {a["label"]: a.get("axes") or {} for a in data["arms"]}
+    axes = list(dict.fromkeys(k for a in arms for k in axes_of.get(a, {})))
     by_task: dict[str, list[str]] = {}
     for column in comparison["columns"]:
         by_task.setdefault(column.partition("/")[0], []).append(column)
@@ -84,10 +92,13 @@ def results_html(data: dict[str, Any], svgs: dict[str, str]) -> str:
         else:
             parts.append(f"<h3>{_e(task)}</h3>")
         rows = [
-            [_e(col.partition("/")[2])] + [_cell(comparison["arms"][a].get(col)) for a in arms]
-            for col in columns
+            [_e(arm), *(_e(show(axes_of.get(arm, {}).get(k, ""))) for k in axes)]
+            + [_cell(comparison["arms"][arm].get(col)) for col in columns]
+            for arm in arms
         ]
-        parts.append(table(["metric", *map(_e, arms)], rows, set(range(1, len(arms) + 1))))
+        header = ["arm", *map(_e, axes), *(_e(c.partition("/")[2]) for c in columns)]
+        numeric = set(range(1 + len(axes), len(header)))
+        parts.append(f'<div class="wide">{table(header, rows, numeric)}</div>')
     if not comparison["columns"]:
         parts.append("<p>No scored samples to compare.</p>")
     return "".join(parts)
