@@ -157,8 +157,10 @@ def pattern_figure(comparison: dict[str, Any], arms: list[ReportArm]) -> dict[st
     }
 
 
-def _line_key(arm: ReportArm) -> str:
-    rest = {k: v for k, v in arm.axes.items() if k not in (*SIZE_KEYS, SEED_AXIS)}
+def _line_key(arm: ReportArm, varying: set[str]) -> str:
+    """A line is the arms that differ only in AFT size: named by the other axes that vary
+    (without axes: by the spec)."""
+    rest = {k: v for k, v in arm.axes.items() if k in varying}
     if rest:
         return ", ".join(f"{k}={show(v)}" for k, v in rest.items())
     return (arm.spec or {}).get("name") or "arms"
@@ -180,6 +182,9 @@ def efficiency_figures(
         return [], ["token efficiency: the arms' AFT sizes are not all in one unit; not drawn"]
     if len({s[unit] for s in sized.values()}) < 2:
         return [], []
+    axes = [a.axes for a in arms if a.label in sized]
+    keys = {k for ax in axes for k in ax if k not in (*SIZE_KEYS, SEED_AXIS)}
+    varying = {k for k in keys if len({str(ax.get(k)) for ax in axes}) > 1}
     figures = []
     by_task: dict[str, list[str]] = {}
     for column in comparison["columns"]:
@@ -193,7 +198,7 @@ def efficiency_figures(
                 cell = comparison["arms"].get(arm.label, {}).get(column)
                 if arm.label not in sized or cell is None or cell.get("value") is None:
                     continue
-                series.setdefault(_line_key(arm), []).append(
+                series.setdefault(_line_key(arm, varying), []).append(
                     {
                         "arm": arm.label,
                         "x": sized[arm.label][unit],
