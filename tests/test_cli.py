@@ -9,6 +9,7 @@ import pytest
 from conftest import REPO, run_cli
 
 HEAVY = ("torch", "transformers", "trl", "peft", "datasets", "inspect_ai", "anthropic", "openai")
+HEAVY += ("matplotlib", "tensorboard", "wandb", "mlflow")  # the report's, drawn on demand
 
 
 def test_import_and_cli_construction_stay_light():

@@ -23,6 +23,15 @@ def test_the_demo_runs_one_seed_end_to_end(tmp_path) -> None:
         for phase in ("msm", "aft"):
             assert f"{arm}|{phase}|0|toy_world/cheap_choice/conflict_cheap" in summary["cells"]
     assert "Affordability − America on conflict pairs" in result.stdout
+    report = tmp_path / "toy-world" / "report"
+    assert f"Report: {report / 'report.html'}" in result.stderr.replace("\n", "")
+    data = json.loads((report / "report.json").read_text())
+    toy = next(f for f in data["figures"] if f["id"] == "toy-world")
+    rate = "toy_world/cheap_choice/conflict_cheap"
+    for phase, panel in zip(("msm", "aft"), toy["panels"], strict=True):
+        for bar in panel["bars"]:
+            assert bar["value"] == summary["cells"][f"{bar['arm']}|{phase}|0|{rate}"]["mean"]
+    assert (tmp_path / "toy-world" / "status.html").is_file()
     # a rerun finds every stage in the store and only recomputes the tables
     again = run_cli("demo", "--log-dir", str(tmp_path), cwd=REPO, timeout=600)
     assert again.returncode == 0

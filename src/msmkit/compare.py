@@ -213,6 +213,18 @@ def _pair(metric: str, a: str, b: str, sa: Column, sb: Column) -> dict[str, Any]
     }
 
 
+def arm_cells(arm_logs: ArmLogs) -> dict[str, Any]:
+    """The cells of :func:`comparison` without the pairs: ``columns``, ``arms`` (arm -> key
+    -> cell or None) and ``notes`` (e.g. one seed's estimates for a report's per-seed dots)."""
+    notes: list[str] = []
+    columns, data = _collect(arm_logs, notes)
+    arms = {
+        arm: {key: _cell(data[arm][key]) if key in data[arm] else None for key in columns}
+        for arm in arm_logs
+    }
+    return {"columns": columns, "arms": arms, "notes": notes}
+
+
 def arm_pairs(arms: Sequence[str]) -> list[tuple[str, str]]:
     """Every pair when there are few arms, else each arm against the first."""
     if len(arms) <= MAX_ALL_PAIRS:

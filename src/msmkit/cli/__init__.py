@@ -59,6 +59,10 @@ def make_cli() -> click.Group:
     from msmkit.cli.evals import evals_group
 
     cli.add_command(evals_group)
+    from msmkit.cli.report import report_cmd, status_cmd
+
+    cli.add_command(report_cmd)
+    cli.add_command(status_cmd)
 
     for command in (*commands, tiny_model_cmd, draft_group):
         cli.add_command(command)

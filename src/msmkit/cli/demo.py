@@ -16,6 +16,7 @@ from pathlib import Path
 
 import click
 
+from msmkit.cli.report import after_run, no_report_option, status_hook
 from msmkit.console import err_console, out_console
 from msmkit.errors import ConfigError
 
@@ -95,7 +96,8 @@ def base_probes(graph) -> dict[int, dict]:
     help="Where runs and the stage store go. [default: logs; env: MSMKIT_LOG_DIR]",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
-def demo_cmd(seeds, experiment, run_name, log_dir, as_json) -> None:
+@no_report_option
+def demo_cmd(seeds, experiment, run_name, log_dir, as_json, no_report=False) -> None:
     """Show the MSM effect in a toy world, from scratch, on a CPU (about 10 minutes a seed).
 
     A small model is pretrained on an invented world (items cheap or dear, american or
@@ -114,7 +116,7 @@ def demo_cmd(seeds, experiment, run_name, log_dir, as_json) -> None:
     ef = _with_seeds(read_experiment(find_experiment(experiment)), seeds)
     n = len(ef.experiment.all_seeds())
     name = run_name or (ef.experiment.name if n == 1 else f"{ef.experiment.name}-{n}seeds")
-    run = Run(ef, run_name=name, log_dir=log_dir, ui=RunUI(quiet=as_json))
+    run = Run(ef, run_name=name, log_dir=log_dir, ui=RunUI(quiet=as_json), on_update=status_hook)
     graph = run.plan()
     folder = run.folder
     console = err_console()
@@ -131,6 +133,7 @@ def demo_cmd(seeds, experiment, run_name, log_dir, as_json) -> None:
     summary["wall_seconds"] = round(time.monotonic() - started, 1)
     write_json_atomic(folder.path / "demo.json", summary)
     (folder.path / "demo.md").write_text(report.to_markdown(summary))
+    after_run(folder.path, no_report=no_report)
     if as_json:
         click.echo(json.dumps(summary, indent=2, default=str))
         result.raise_first_failure()

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from msmkit.cli.report import after_run, no_report_option, status_hook, track_option
 from msmkit.console import err_console, out_console
 
 STATUS_TEXT = {
@@ -209,7 +210,20 @@ def plan_cmd(experiment, run_name, output, log_dir, as_json, full=False) -> None
     is_flag=True,
     help="Fail instead of waiting when another process is computing a stage this run needs.",
 )
-def run_cmd(experiment, run_name, output, log_dir, as_json, budget, dry_run, no_wait) -> None:
+@no_report_option
+@track_option
+def run_cmd(
+    experiment,
+    run_name,
+    output,
+    log_dir,
+    as_json,
+    budget,
+    dry_run,
+    no_wait,
+    no_report=False,
+    track=(),
+) -> None:
     """Run every arm of EXPERIMENT: generate -> midtrain -> AFT -> eval, then compare.
 
     Finished stages live in the shared store and are reused by every run that needs them, so
@@ -228,11 +242,13 @@ def run_cmd(experiment, run_name, output, log_dir, as_json, budget, dry_run, no_
         budget_usd=budget,
         wait=not no_wait,
         ui=RunUI(quiet=as_json),
+        on_update=status_hook,
     )
     folder = run.folder
     if not as_json:
         print_plan(graph, folder)
     result = run.execute()
+    after_run(folder.path, no_report=no_report, track=track)
     table = result.comparison
     if as_json:
         click.echo(

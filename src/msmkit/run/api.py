@@ -61,7 +61,9 @@ class Run:
     folder elsewhere (stages stay in ``<log_dir>/store``). ``budget_usd`` caps each paid
     stage that sets no budget of its own; ``wait=False`` fails instead of waiting for a
     stage another process holds. ``ui`` is a :class:`msmkit.ui.RunUI` (quiet by default
-    when used as a library).
+    when used as a library). ``on_update(run, statuses)`` is called each time the manifest
+    is rewritten (before the first stage, after each stage, at the end), e.g. to refresh a
+    status page; an exception it raises is reported and the run goes on.
     """
 
     def __init__(
@@ -75,6 +77,7 @@ class Run:
         wait: bool = True,
         ui: Any = None,
         argv: list[str] | None = None,
+        on_update: Any = None,
     ) -> None:
         from msmkit.run.folder import RunFolder, default_log_dir, run_dir_for
 
@@ -93,6 +96,7 @@ class Run:
 
             ui = RunUI(quiet=True)
         self.ui = ui
+        self.on_update = on_update
         self._graph: Any = None
 
     @property
@@ -131,7 +135,13 @@ class Run:
         folder.claim(graph.exp.name)
 
         def manifest(statuses: dict[str, str], results: Any = None) -> None:
-            folder.write(build_manifest(folder, graph, statuses, results, argv=self.argv))
+            data = build_manifest(folder, graph, statuses, results, argv=self.argv)
+            folder.write({**data, "budget_usd": self.budget_usd})
+            if self.on_update is not None:
+                try:
+                    self.on_update(self, dict(statuses))
+                except Exception as exc:  # a status page must never stop a run
+                    self.ui.note(f"[yellow]run update hook failed: {type(exc).__name__}: {exc}[/]")
 
         manifest({})
         graph.store.add_refs(folder.path, [n.id for n in graph.ordered()])

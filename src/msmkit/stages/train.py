@@ -34,6 +34,7 @@ from msmkit.training.launch import LaunchSettings, is_launchable
 
 CHECKPOINTS = "checkpoints"  # in the stage folder; kept when a rerun resumes
 JOB_FILE = "train_job.json"  # the serialized job the training process runs
+TRACKING = "tracking"  # report_to's local logs (TensorBoard, offline W&B, MLflow)
 
 
 class TrainOptions(Options):
@@ -58,8 +59,9 @@ class _TrainKind:
     Options: ClassVar[type[Options]] = TrainOptions
     produces: ClassVar[str] = "model"
     resumable: ClassVar[bool] = True  # a rerun continues from the stage's checkpoints/
-    scratch: ClassVar[tuple[str, ...]] = (CHECKPOINTS,)
-    """Not part of the result: checkpoints are for resuming, not for the stages after."""
+    scratch: ClassVar[tuple[str, ...]] = (CHECKPOINTS, TRACKING)
+    """Not part of the result: checkpoints are for resuming and tracker logs for reading,
+    not for the stages after."""
 
     def estimate(self, options: TrainOptions, upstream: dict[str, Estimate]) -> Estimate:
         """Rows and tokens from the data, and GPU-hours when the model's size is known

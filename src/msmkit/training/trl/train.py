@@ -20,6 +20,7 @@ from pathlib import Path
 from msmkit.components import TrainJob
 from msmkit.hashing import sha256_file
 from msmkit.training.sources import job_data_ref
+from msmkit.training.trackers import default_run_name, tracking_dir, training_env
 from msmkit.training.trl.attention import resolve_attention
 from msmkit.training.trl.card import write_model_card
 from msmkit.training.trl.checkpoints import (
@@ -89,6 +90,8 @@ def train_into(
         eos_token=aft_eos_token(job.stage, options, tokenizer),
         precision=precision,
     )
+    tracking = tracking_dir(job.checkpoint_dir, job.output_dir)  # report_to's local logs
+    default_run_name(config, tracking)
     dataset, info = build_dataset(job, options, tokenizer)  # data errors before the weights
     transformers.set_seed(job.seed)
     model = load_model(ref, init_kwargs)
@@ -96,7 +99,7 @@ def train_into(
     main = staging is not None
     existed = checkpoints.exists()
     try:
-        with quiet_datasets():
+        with quiet_datasets(), training_env(config.report_to, tracking):
             trainer = make_trainer(job, model, config, dataset, tokenizer, lora_config)
             after = packed_counts(trainer.train_dataset)
             distributed = distributed_info(trainer)
