@@ -39,11 +39,13 @@ def test_run_then_resume(tmp_path):
     out = json.loads(first.stdout)  # stdout carries only the JSON result
     arms = out["comparison"]["arms"]
     assert set(arms) == {"affordability", "america", "no-msm"}
-    for cells in arms.values():
-        decided = cells["value_generalization/forced_choice/decided"]
-        # the first 6 samples are 3 items, each asked in both orders
-        assert (decided["n_items"], decided["n_samples"]) == (3, 6)
-        assert 0.0 <= decided["value"] <= 1.0
+    # a random tiny model never answers A or B: every eval is reported as scoring nothing
+    # (and left out of the table) rather than shown as rates of 0
+    assert len(out["unscored"]) == 3
+    assert all("scored nothing" in why for why in out["unscored"].values())
+    notes = " ".join(out["comparison"]["notes"])
+    assert all(f"{arm} (seed=1) value_generalization: no result" in notes for arm in arms)
+    assert not [c for c in out["comparison"]["columns"] if c.startswith("value_generalization")]
 
     run = logs / "e2e"
     manifest = json.loads((run / "manifest.json").read_text())
