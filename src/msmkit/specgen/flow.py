@@ -9,6 +9,7 @@ journaled, so a rerun rebuilds the same spec without sending anything.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any
 
@@ -17,7 +18,6 @@ from msmkit.genkit.parsing import Verdict, between, is_refusal, parse_items, sta
 from msmkit.genkit.steps import Parent, StepFailed, key_of
 from msmkit.specgen import build, fit
 from msmkit.specgen.pipeline import SpecPipeline
-from msmkit.specgen.settings import SUFFIX
 
 TAGS = {
     "value": ["value-augmented"],
@@ -44,15 +44,11 @@ def plan_for(spec: Any, settings: Any) -> fit.Plan:
     target = settings.target_for(spec.word_count)
     low, high = settings.window(target)
     if settings.augment == "value":
-        ids = {p.id for p in targets}
-        bare = build.with_explanations(spec, {})
-        bare = bare.replace(
-            principles=tuple(
-                p.__class__(p.id, p.title, p.rule, None if p.id in ids else p.explanation, p.line)
-                for p in bare.principles
-            )
+        ids = {p.id for p in targets}  # their explanations are replaced, so not counted
+        bare = tuple(
+            dataclasses.replace(p, explanation=None) if p.id in ids else p for p in spec.principles
         )
-        fixed = bare.word_count
+        fixed = spec.replace(principles=bare).word_count
     else:
         fixed = spec.word_count
     room = target - fixed
@@ -320,4 +316,4 @@ def _anti_description(spec: Any, made: Any, model: str) -> str:
     )
 
 
-__all__ = ["SUFFIX", "plan_for", "run_all"]
+__all__ = ["plan_for", "run_all"]
