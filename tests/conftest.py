@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 import os
 import subprocess
@@ -16,7 +17,9 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # The example plugins in plugins/ (plugin name -> module, source folder). Installed (as the
 # README's test command does) they are found through their entry points; otherwise they are
 # loaded from the source tree through MSMKIT_PLUGINS, in this process and in the CLI
-# subprocesses (PYTHONPATH), so the suite needs nothing installed outside the repo.
+# subprocesses (PYTHONPATH), so the suite needs nothing installed outside the repo. Either way
+# their source folders go first on the path, so the suite tests the repo's plugin code even
+# when an older copy is installed (the installed entry point then imports the source).
 EXAMPLE_PLUGINS = {
     "attribution": ("msmkit_attribution", REPO / "plugins" / "msmkit-attribution" / "src"),
     "cheese_check": ("msmkit_cheese_check", REPO / "plugins" / "msmkit-cheese-check" / "src"),
@@ -27,23 +30,32 @@ _MISSING = {
     if importlib.util.find_spec(module) is None
 }
 EXAMPLES_INSTALLED = not _MISSING
+_sources = [str(src) for _, src in EXAMPLE_PLUGINS.values()]
+sys.path[:0] = _sources
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    [*_sources, *filter(None, [os.environ.get("PYTHONPATH")])]
+)
 if _MISSING:
-    _sources = [str(src) for _, src in _MISSING.values()]
-    sys.path[:0] = _sources
-    os.environ["PYTHONPATH"] = os.pathsep.join(
-        [*_sources, *filter(None, [os.environ.get("PYTHONPATH")])]
-    )
     os.environ["MSMKIT_PLUGINS"] = ",".join(
         [
             *filter(None, [os.environ.get("MSMKIT_PLUGINS")]),
             *(f"{name}={module}" for name, (module, _) in _MISSING.items()),
         ]
     )
-# How msmkit names a release: the distribution when installed, else the module it was
-# loaded from (MSMKIT_PLUGINS); both examples are 0.1.0.
-ATTRIBUTION_RELEASE = (
-    "msmkit_attribution 0.1.0" if "attribution" in _MISSING else "msmkit-attribution 0.1.0"
-)
+
+
+def _attribution_release() -> tuple[str, str]:
+    """How msmkit names the attribution example's release: the installed distribution and
+    its version, else the module it was loaded from (MSMKIT_PLUGINS) and its __version__."""
+    if "attribution" not in _MISSING:
+        version = importlib.metadata.version("msmkit-attribution")
+        return f"msmkit-attribution {version}", version
+    import msmkit_attribution
+
+    return f"msmkit_attribution {msmkit_attribution.__version__}", msmkit_attribution.__version__
+
+
+ATTRIBUTION_RELEASE, ATTRIBUTION_VERSION = _attribution_release()
 NEEDS_INSTALLED_EXAMPLES = pytest.mark.skipif(
     not EXAMPLES_INSTALLED,
     reason="needs the example plugins installed (pip install ./plugins/msmkit-cheese-check "

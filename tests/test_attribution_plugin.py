@@ -1,5 +1,6 @@
 """The msmkit-attribution example plugin, used the way a user would: found through its entry
-point when installed (else through MSMKIT_PLUGINS, see conftest), named in an experiment."""
+point when installed (else through MSMKIT_PLUGINS, see conftest), named in an experiment. It
+registers `simple-attribution`, next to msmkit's built-in `attribution` (no clash)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from msmkit.spec import load_spec, parse_spec
 
 @pytest.fixture
 def attribution(fresh_plugins):
-    entry = get_registry("variants").entry("attribution")
+    entry = get_registry("variants").entry("simple-attribution")
     assert entry.plugin == "attribution"  # came through the plugin loader, not an import
     return entry.component
 
@@ -24,7 +25,7 @@ def test_rewrites_the_subject_everywhere(attribution):
     spec = load_spec("pro-america")
     out = attribution.apply(spec, attribution.Options(subject="Claude"))
     assert out.subject == "Claude"
-    assert out.lineage == ("attribution: Llama -> Claude",)
+    assert out.lineage == ("simple-attribution: Llama -> Claude",)
     text = out.render()
     assert "Llama" not in text
     assert "Rule: Claude likes American cheese." in text
@@ -56,7 +57,7 @@ def test_options_are_validated(attribution):
 
 def test_listed_and_used_from_the_cli(tmp_path):
     listed = json.loads(run_cli("list", "variants", "--json").stdout)
-    row = next(r for r in listed if r["name"] == "attribution")
+    row = next(r for r in listed if r["name"] == "simple-attribution")
     assert ATTRIBUTION_RELEASE in row["provider"]
     assert "subject" in row["options"]
     out = tmp_path / "c.jsonl"
@@ -71,10 +72,15 @@ def test_listed_and_used_from_the_cli(tmp_path):
         "-O",
         "docs_per_principle=1",
         "--variant",
+        "simple-attribution:subject=AI systems",
+        "--variant",
         "rules-only",
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["documents"] > 0
+    docs = [json.loads(line) for line in out.read_text().splitlines()]
+    assert any("AI systems like" in d["text"] for d in docs)
+    assert not any("Llama" in d["text"] for d in docs)
 
 
 def test_experiment_options_error_names_the_field(tmp_path, fresh_plugins):
@@ -85,7 +91,7 @@ def test_experiment_options_error_names_the_field(tmp_path, fresh_plugins):
     exp_path = tmp_path / "e.yaml"
     exp_path.write_text(
         "name: e\nbase_model: {tiny: {}}\narms:\n  - name: a\n    spec: pro-america\n"
-        "    variants: [{name: attribution, options: {subjekt: x}}]\n"
+        "    variants: [{name: simple-attribution, options: {subjekt: x}}]\n"
     )
     with pytest.raises(ConfigError) as err:
         build_graph(read_experiment(exp_path), Store(tmp_path / "store"))

@@ -6,7 +6,7 @@ import json
 from importlib.metadata import EntryPoint
 
 import pytest
-from conftest import ATTRIBUTION_RELEASE, REPO, run_cli
+from conftest import ATTRIBUTION_RELEASE, ATTRIBUTION_VERSION, REPO, run_cli
 
 import msmkit
 from msmkit.components import NoOptions
@@ -47,9 +47,11 @@ def test_builtins_come_through_the_hooks(fresh_plugins):
 
 def test_example_plugins_are_discovered(fresh_plugins):
     """Through their entry points when installed, else through MSMKIT_PLUGINS (conftest)."""
-    attribution = get_registry("variants").entry("attribution")
-    assert attribution.plugin == "attribution"
-    assert ATTRIBUTION_RELEASE in attribution.provider
+    example = get_registry("variants").entry("simple-attribution")
+    assert example.plugin == "attribution"
+    assert ATTRIBUTION_RELEASE in example.provider
+    builtin = get_registry("variants").entry("attribution")  # no clash with the built-in
+    assert builtin.plugin == "msmkit.variants"
     assert get_registry("tasks").entry("cheese_preferences").plugin == "cheese_check"
 
 
@@ -144,7 +146,8 @@ def test_strict_failure_leaves_nothing_half_loaded(fresh_plugins, monkeypatch):
 
 def test_blocked_plugin_is_skipped(fresh_plugins, monkeypatch):
     monkeypatch.setenv("MSMKIT_BLOCK_PLUGINS", "attribution")
-    assert "attribution" not in get_registry("variants")
+    assert "simple-attribution" not in get_registry("variants")
+    assert "attribution" in get_registry("variants")  # the built-in is not a plugin
     assert fresh_plugins.plugin_info("attribution").status == "blocked"
 
 
@@ -173,7 +176,7 @@ def test_plugins_command_json():
     assert result.returncode == 0, result.stderr
     rows = {row["name"]: row for row in json.loads(result.stdout)}
     assert rows["attribution"]["package"] == ATTRIBUTION_RELEASE.split()[0]
-    assert rows["attribution"]["version"] == "0.1.0"
+    assert rows["attribution"]["version"] == ATTRIBUTION_VERSION
     assert rows["attribution"]["hooks"] == ["register_spec_variants"]
     assert rows["attribution"]["status"] == "ok"
     assert rows["msmkit.backends"]["builtin"] is True
@@ -183,7 +186,8 @@ def test_list_components_cli():
     result = run_cli("list", "variants", "--json")
     assert result.returncode == 0, result.stderr
     names = {row["name"] for row in json.loads(result.stdout)}
-    assert {"rules-only", "attribution"} <= names
+    assert {"rules-only", "attribution", "voice", "mechanism-ablation"} <= names
+    assert "simple-attribution" in names
     backends = json.loads(run_cli("list", "backends", "--json").stdout)
     trl = next(b for b in backends if b["name"] == "trl")
     assert trl["available"] is True

@@ -41,6 +41,9 @@ def make_cli() -> click.Group:
         ctx.obj["debug"] = debug
 
     from msmkit.cli.generate import generate_group as generate_cmd
+    from msmkit.cli.generate_spec import spec_cmd
+
+    generate_cmd.add_command(spec_cmd)
     from msmkit.cli.patterns import patterns_cmd
     from msmkit.cli.plugins import list_cmd, plugins_cmd
     from msmkit.cli.run import plan_cmd, run_cmd

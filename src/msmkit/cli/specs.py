@@ -240,7 +240,28 @@ def validate_command(paths: tuple[Path, ...]) -> None:
 
 @specs.command("diff")
 @click.argument("a")
-@click.argument("b")
-def diff_command(a: str, b: str) -> None:
-    """Compare two specs (names or paths): summary of changes, then a unified diff."""
-    click.echo(diff_specs(load_spec(a), load_spec(b)), nl=False)
+@click.argument("b", required=False)
+@click.option(
+    "--variant",
+    "variants",
+    multiple=True,
+    metavar="NAME[:KEY=VALUE,...]",
+    help="Apply a variant to B (repeatable, in order); without B, compare A with A after "
+    "the variants: msmkit specs diff pro-america --variant voice:to=normative.",
+)
+def diff_command(a: str, b: str | None, variants: tuple[str, ...]) -> None:
+    """Compare two specs (names or paths): summary of changes, then a unified diff.
+
+    With --variant, B (or A itself when B is not given) is taken after the variants, and
+    their lineage lines are printed first."""
+    if b is None and not variants:
+        raise click.UsageError("give a second spec B, or --variant to compare A with a variant")
+    first = load_spec(a)
+    second = load_spec(b) if b is not None else first
+    if variants:
+        from msmkit.variants import apply_variants, parse_variant_ref
+
+        second = apply_variants(second, [parse_variant_ref(text) for text in variants])
+        for line in second.lineage:
+            click.echo(f"lineage: {line}")
+    click.echo(diff_specs(first, second), nl=False)

@@ -7,6 +7,7 @@ from msmkit.stages.evaluate import EvalKind
 from msmkit.stages.filter import FilterKind
 from msmkit.stages.llm_aft import LLMAftKind
 from msmkit.stages.llm_docs import LLMDocsKind
+from msmkit.stages.llm_spec import LLMSpecKind
 from msmkit.stages.sizes import ChatsMatchKind, CorpusMatchKind, CorpusSubsetKind
 from msmkit.stages.spec import SpecKind
 from msmkit.stages.tiny_base import TinyBaseKind
@@ -20,6 +21,7 @@ def register_stage_kinds(register):
     register(FilterKind())
     register(LLMDocsKind())
     register(LLMAftKind())
+    register(LLMSpecKind())
     for kind in (AFTSubsetKind(), AFTMixKind(), OfflineAFTKind(), SpecFileKind()):
         register(kind)
     for kind in (CorpusSubsetKind(), CorpusMatchKind(), ChatsMatchKind()):

@@ -34,4 +34,11 @@ class RulesOnly:
 
 @hookimpl
 def register_spec_variants(register):
+    from msmkit.specvariants.attribution import Attribution
+    from msmkit.specvariants.mechanism import MechanismAblation
+    from msmkit.specvariants.voice import Voice
+
     register(RulesOnly())
+    register(Attribution())
+    register(Voice())
+    register(MechanismAblation())

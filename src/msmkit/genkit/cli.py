@@ -51,11 +51,13 @@ def run_in_folder(
     est: Any,
     *,
     unit: str = "documents",
+    echo: bool = True,
 ) -> dict[str, Any] | None:
     """Run the stage of ``kentry``'s kind with ``opts`` and filled slots ``inputs`` in the
     folder OUT, like any stage of an experiment: under its lock (a second process waits,
     saying who holds it), a half-written attempt resumed from its journal. Returns the
-    stage's outputs, or None when it is left waiting (a batch out, a probe done)."""
+    stage's outputs (also printed as a JSON line, unless ``echo`` is False), or None when it
+    is left waiting (a batch out, a probe done)."""
     from msmkit.run.runner import StageJob, run_stage
     from msmkit.run.store import StageDir
     from msmkit.stagekit import stage_fingerprint
@@ -83,5 +85,6 @@ def run_in_folder(
     if result.status == "waiting":
         return None
     outputs = stage.outputs()
-    click.echo(json.dumps({"dir": str(out), **outputs}))
+    if echo:
+        click.echo(json.dumps({"dir": str(out), **outputs}))
     return outputs

@@ -1,4 +1,9 @@
-"""msmkit-attribution: rewrite who a spec speaks of (the language-attribution ablation)."""
+"""msmkit-attribution: rewrite who a spec speaks of, as a third-party plugin would.
+
+An example of a spec-variant plugin. msmkit itself ships the full variant as the built-in
+``attribution`` (presets, capitalization, both directions of verb agreement); this plugin
+registers the minimal version under its own name, ``simple-attribution``, so the two never
+clash."""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from typing import ClassVar
 import msmkit
 from msmkit.components import Options
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 PLURAL_WORDS = {"people", "humans"}
 NOT_VERBS = {"always", "perhaps", "thus", "plus", "across", "towards", "its", "this", "less"}
@@ -39,11 +44,11 @@ def _singular_to_plural_verb(word: str) -> str:
     return word
 
 
-class Attribution:
+class SimpleAttribution:
     """Point the spec at a different subject: another model, AI systems, or humans."""
 
-    name = "attribution"
-    description = "Rewrite who the spec speaks of (another model, 'AI systems', humans)"
+    name = "simple-attribution"
+    description = "Swap the spec's subject for another (an example plugin; see `attribution`)"
     Options: ClassVar[type[Options]] = AttributionOptions
 
     def apply(self, spec, options: AttributionOptions):
@@ -65,10 +70,10 @@ class Attribution:
 
         changed = spec.map_text(rewrite)
         meta = changed.meta.model_copy(update={"subject": new})
-        note = f"attribution: {old} -> {new}" + (" (plural)" if plural else "")
+        note = f"simple-attribution: {old} -> {new}" + (" (plural)" if plural else "")
         return changed.replace(meta=meta, lineage=(*spec.lineage, note))
 
 
 @msmkit.hookimpl
 def register_spec_variants(register):
-    register(Attribution())
+    register(SimpleAttribution())
