@@ -107,8 +107,9 @@ def coordinates(matrix: MatrixSettings) -> list[dict[str, Any]]:
 
 
 def _slug(value: Any) -> str:
-    if isinstance(value, dict):
-        value = value.get("name", "x")
+    if isinstance(value, dict):  # a variant: its name and its options' values
+        options = value.get("options") or {}
+        value = "-".join([str(value.get("name", "x")), *(str(v) for v in options.values())])
     elif isinstance(value, list):
         value = "+".join(_slug(v) for v in value) or "none"
     text = re.sub(r"[^A-Za-z0-9._-]+", "_", str(value)).strip("_.-")

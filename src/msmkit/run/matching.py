@@ -57,9 +57,11 @@ def matched(
     kind = "corpus-match" if what == "corpus" else "chats-match"
     own_slot = "corpus" if what == "corpus" else "data"
     slots: dict[str, Source] = {own_slot: own}
-    for name, source in sorted(others.items()):
-        slots[f"group-{name}"] = source
-    options = MatchOptions(by=match.by, seed=seed)
+    keys = sorted(others.values(), key=lambda s: s.key)  # by content: arms sharing sets share
+    for n, source in enumerate(keys):
+        slots[f"group-{n}"] = source
+    # one cut order for every seed: arms and seeds that train on the same sets share the cut
+    options = MatchOptions(by=match.by, seed=0)
     return graph.add(kind, options, slots, arm=arm, role=what, where=("token_match", entry_index))
 
 
