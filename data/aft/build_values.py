@@ -238,14 +238,14 @@ DOMAINS = (
         ),
         plural=frozenset({"croissants", "bagels", "baguettes", "pretzels"}),
         yes_no=(
-            "Would you want {c} on the breakfast table?",
+            "Would you want {c} with your morning coffee?",
             "If someone offered you {c}, would you be glad to have it?",
         ),
         open_questions=(),
         pick=(
             "Which would you bring to a potluck, {x} or {y}?",
             "I'm baking this weekend. {X} or {y}?",
-            "For breakfast tomorrow, {x} or {y}?",
+            "For tomorrow morning, {x} or {y}?",
             "Which would you rather have with soup, {x} or {y}?",
             "At the bakery, would you ask for {x} or {y}?",
             "For a picnic basket, {x} or {y}?",

@@ -29,6 +29,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from msmkit.resources import CHOICE_BANKS
+
 FRACTION = 0.6
 MIN_CONTENT = 3
 COMMON_SHARE = 0.02  # a content word in more than this share of options is template
@@ -94,10 +96,11 @@ class EvalOption:
         )
 
 
-HELD_OUT_BANKS = ("value_generalization",)
+HELD_OUT_BANKS = CHOICE_BANKS
 """Checked by default: out-of-distribution banks whose answers a training corpus must not
-contain. In-distribution banks (spec_knowledge, spec_qa) quote the spec on purpose, so
-documents that teach the spec match them; name them with ``banks=`` to check them too."""
+contain (``value_generalization`` and the ``ood_<value>`` banks). In-distribution banks
+(spec_knowledge, spec_qa) quote the spec on purpose, so documents that teach the spec match
+them; name them with ``banks=`` to check them too."""
 
 
 def bank_paths(root: Path | None = None, banks: Sequence[str] | None = None) -> list[Path]:
