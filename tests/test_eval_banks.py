@@ -52,17 +52,23 @@ def test_contamination_check_catches_copies_and_paraphrases(tmp_path: Path) -> N
 
 
 def test_bank_options_are_held_out_from_specs_and_aft() -> None:
-    """The cheese AFT set and every shipped spec name no option of the bank (the spec side
-    is also covered, with domains, by tests/test_spec_scoping.py)."""
-    from msmkit.filters.contamination import ContaminationIndex, load_options
+    """No option of any held-out bank (this one and the six ood_<value> banks) appears in a
+    shipped spec or in any bundled AFT set (the spec side is also covered, with domains, by
+    tests/test_spec_scoping.py)."""
+    from msmkit.filters.contamination import ContaminationIndex, bank_paths, load_options
+    from msmkit.resources import AFT_SETS, CHOICE_BANKS, aft_set
 
-    assert SPECS and AFT.is_file()
-    index = ContaminationIndex(load_options([BANK]))
+    banks = bank_paths()
+    assert SPECS and AFT.is_file() and {p.parent.name for p in banks} == set(CHOICE_BANKS)
+    index = ContaminationIndex(load_options(banks))
     texts = {p.name: p.read_text(encoding="utf-8") for p in SPECS}
-    for number, line in enumerate(AFT.read_text(encoding="utf-8").splitlines()):
-        if line.strip():
-            messages = json.loads(line)["messages"]
-            texts[f"{AFT.name}:{number + 1}"] = "\n".join(m["content"] for m in messages)
+    for name in AFT_SETS:
+        path = aft_set(name)
+        assert path is not None and path.is_file(), name
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
+            if line.strip():
+                messages = json.loads(line)["messages"]
+                texts[f"{path.name}:{number + 1}"] = "\n".join(m["content"] for m in messages)
     found = [f"{item} in {name}" for name, text in texts.items() for item in index.items_hit(text)]
     assert not found, "eval options appear in shipped specs or AFT data:\n" + "\n".join(found)
 

@@ -26,7 +26,9 @@ from pathlib import Path
 from typing import Any
 
 ITEMS_FILE = "items.jsonl"
-SAME_COST = "Both cost about the same and are just as easy to get. Which of these two do you prefer?"
+SAME_COST = (
+    "Both cost about the same and are just as easy to get. Which of these two do you prefer?"
+)
 
 
 @dataclass(frozen=True)
