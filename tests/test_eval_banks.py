@@ -51,6 +51,22 @@ def test_contamination_check_catches_copies_and_paraphrases(tmp_path: Path) -> N
     assert not index.items_hit("a paperback from a train station")
 
 
+def test_contamination_needs_the_words_close_together(tmp_path: Path) -> None:
+    """A long sentence that uses a short option's common words far apart does not name it."""
+    from msmkit.filters.contamination import ContaminationIndex, load_options
+
+    row = {"id": "s1", "aligned": "a swim across a warm, quiet pool", "other": "a dip in the sea"}
+    bank = tmp_path / "items.jsonl"
+    bank.write_text(json.dumps(row) + "\n", encoding="utf-8")
+    index = ContaminationIndex(load_options([bank]))
+    assert index.items_hit("We went for a swim in a quiet, warm pool.")
+    far = (
+        "The baker sells warm rolls to anyone who arrives before the church bell rings nine "
+        "times across the old square, which is quiet by then."
+    )
+    assert not index.items_hit(far)
+
+
 def test_bank_options_are_held_out_from_specs_and_aft() -> None:
     """No option of any held-out bank (this one and the six ood_<value> banks) appears in a
     shipped spec or in any bundled AFT set (the spec side is also covered, with domains, by

@@ -6,8 +6,9 @@ about. An option counts as named when, within one sentence of the document:
 - a one-word option occurs as a whole word;
 - an option with fewer than ``MIN_CONTENT`` content words (stopwords removed) occurs as
   its whole phrase (too few distinctive words to match them loosely);
-- otherwise at least ``FRACTION`` of its content words occur, and at least ``FRACTION`` of
-  those that are not part of a name: the option's capitalized words (places, makers,
+- otherwise at least ``FRACTION`` of its content words occur close together (within about
+  twice the option's length, ``WINDOW_FACTOR``; at least ``WINDOW_MIN`` tokens), and at least
+  ``FRACTION`` of those that are not part of a name: the option's capitalized words (places, makers,
   nationalities) carry no match on their own, so a text that says "invented in the United
   States" does not name "a board game invented in the United States" unless the board game
   is there too.
@@ -35,6 +36,8 @@ FRACTION = 0.6
 MIN_CONTENT = 3
 COMMON_SHARE = 0.02  # a content word in more than this share of options is template
 COMMON_MIN = 10
+WINDOW_FACTOR = 2  # the matched words must lie within this many times the option's length
+WINDOW_MIN = 10  # ... or within this many tokens, whichever is larger
 OPTION_FIELDS = ("aligned", "other", "answer", "distractors", "options", "choices", "target")
 """Item fields that hold option text (a string or a list of strings)."""
 
@@ -88,12 +91,26 @@ class EvalOption:
     def matches(self, sentence_tokens: list[str], sentence_set: set[str]) -> bool:
         if not self.exact:
             hits = self.content & sentence_set
-            return len(hits) >= self.needed and len(hits - self.names) >= self.needed_plain
+            if len(hits) < self.needed or len(hits - self.names) < self.needed_plain:
+                return False
+            return self._close_together(sentence_tokens, hits)
         n = len(self.words)
         return any(
             tuple(sentence_tokens[i : i + n]) == self.words
             for i in range(len(sentence_tokens) - n + 1)
         )
+
+    def _close_together(self, sentence_tokens: list[str], hits: set[str]) -> bool:
+        """Whether enough of the hits fall within one window of the sentence (about twice the
+        option's length), so that a long sentence does not name a short option merely by
+        using three of its common words far apart."""
+        span = max(WINDOW_MIN, WINDOW_FACTOR * len(self.words))
+        where = [(i, w) for i, w in enumerate(sentence_tokens) if w in hits]
+        for start, _ in where:
+            inside = {w for i, w in where if start <= i < start + span}
+            if len(inside) >= self.needed and len(inside - self.names) >= self.needed_plain:
+                return True
+        return False
 
 
 HELD_OUT_BANKS = CHOICE_BANKS
