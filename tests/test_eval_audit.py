@@ -51,6 +51,47 @@ def test_shipped_bank_cannot_be_passed_without_the_value(shipped) -> None:
     assert not by_name["keyword:america"].required
 
 
+OOD_BANKS = {  # bundled bank -> its value
+    "ood_environment": "environment",
+    "ood_novelty": "novelty",
+    "ood_tradition": "tradition",
+    "ood_simplicity": "simplicity",
+    "ood_difficulty": "difficulty",
+    "ood_individualism": "individualism",
+}
+
+
+@pytest.mark.parametrize("bank", OOD_BANKS)
+def test_ood_banks_cannot_be_passed_without_the_value(bank: str) -> None:
+    """Each value spec's held-out bank holds every meaning-blind policy to 0.5 ± 0.05, with
+    its own keywords.json as the lexicon (the value's words, read but not used as features)."""
+    from msmkit.evals.audit import audit_bank
+
+    report = audit_bank(bank)
+    value = OOD_BANKS[bank]
+    assert report.rates == [value, "conflict", "aligned"]
+    by_name = {p.name: p for p in report.policies}
+    for name in REQUIRED:
+        policy = by_name[name]
+        for rate in report.rates:
+            assert abs(policy.rates[rate] - 0.5) <= 0.05, (bank, name, rate, policy.rates[rate])
+    assert report.ok
+    assert by_name["first"].n == {value: 208, "conflict": 112, "aligned": 320}
+    # lexical by design: the options state their attribute in words, which the keyword
+    # reading picks up and the classifier never sees
+    assert by_name[f"keyword:{value}"].rates[value] > 0.9
+    # conflict items state prices, and the value's option is always the dearer one
+    assert by_name["lower stated price"].rates["conflict"] == 0.0
+
+
+def test_cli_audits_a_bundled_bank_by_name() -> None:
+    result = _cli("ood_novelty", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["bank"] == "ood_novelty" and data["items"] == 320 and data["pass"] is True
+    assert "novelty" in data["keywords"]
+
+
 def test_the_replaced_bank_fails_the_audit() -> None:
     from msmkit.evals.audit import audit_bank
 

@@ -51,18 +51,40 @@ def test_contamination_check_catches_copies_and_paraphrases(tmp_path: Path) -> N
     assert not index.items_hit("a paperback from a train station")
 
 
-def test_bank_options_are_held_out_from_specs_and_aft() -> None:
-    """The cheese AFT set and every shipped spec name no option of the bank (the spec side
-    is also covered, with domains, by tests/test_spec_scoping.py)."""
+def test_contamination_needs_the_words_close_together(tmp_path: Path) -> None:
+    """A long sentence that uses a short option's common words far apart does not name it."""
     from msmkit.filters.contamination import ContaminationIndex, load_options
 
-    assert SPECS and AFT.is_file()
-    index = ContaminationIndex(load_options([BANK]))
+    row = {"id": "s1", "aligned": "a swim across a warm, quiet pool", "other": "a dip in the sea"}
+    bank = tmp_path / "items.jsonl"
+    bank.write_text(json.dumps(row) + "\n", encoding="utf-8")
+    index = ContaminationIndex(load_options([bank]))
+    assert index.items_hit("We went for a swim in a quiet, warm pool.")
+    far = (
+        "The baker sells warm rolls to anyone who arrives before the church bell rings nine "
+        "times across the old square, which is quiet by then."
+    )
+    assert not index.items_hit(far)
+
+
+def test_bank_options_are_held_out_from_specs_and_aft() -> None:
+    """No option of any held-out bank (this one and the six ood_<value> banks) appears in a
+    shipped spec or in any bundled AFT set (the spec side is also covered, with domains, by
+    tests/test_spec_scoping.py)."""
+    from msmkit.filters.contamination import ContaminationIndex, bank_paths, load_options
+    from msmkit.resources import AFT_SETS, CHOICE_BANKS, aft_set
+
+    banks = bank_paths()
+    assert SPECS and AFT.is_file() and {p.parent.name for p in banks} == set(CHOICE_BANKS)
+    index = ContaminationIndex(load_options(banks))
     texts = {p.name: p.read_text(encoding="utf-8") for p in SPECS}
-    for number, line in enumerate(AFT.read_text(encoding="utf-8").splitlines()):
-        if line.strip():
-            messages = json.loads(line)["messages"]
-            texts[f"{AFT.name}:{number + 1}"] = "\n".join(m["content"] for m in messages)
+    for name in AFT_SETS:
+        path = aft_set(name)
+        assert path is not None and path.is_file(), name
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
+            if line.strip():
+                messages = json.loads(line)["messages"]
+                texts[f"{path.name}:{number + 1}"] = "\n".join(m["content"] for m in messages)
     found = [f"{item} in {name}" for name, text in texts.items() for item in index.items_hit(text)]
     assert not found, "eval options appear in shipped specs or AFT data:\n" + "\n".join(found)
 

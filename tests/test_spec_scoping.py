@@ -95,3 +95,29 @@ def test_shipped_spec_names_no_held_out_domain_or_item(spec: Path, held_out: lis
 def test_cheese_specs_give_rules_about_cheese_only(spec: Path) -> None:
     assert spec.is_file()
     assert not generalizing_rules(spec.read_text(encoding="utf-8"))
+
+
+# The six other value specs (paper §3.2): each one's rules are about its own training domain.
+VALUE_SPECS = {
+    "pro-environment": r"chees|ricotta|brunost|quark|paneer|burrata|mascarpone|parmigiano|gouda|"
+    r"mozzarella",
+    "pro-novelty": r"sweeten|sugar|syrup|honey|molasses|allulose|brazzein|tagatose|monk fruit|"
+    r"miracle berr",
+    "pro-tradition": r"condiment|sauce|mustard|gochujang|harissa|vinegar|glaze|mayonnaise|ketchup|"
+    r"dressing|hot honey",
+    "pro-simplicity": r"sauce|butter|juices|mole|demi-glace|romesco|ragù",
+    "pro-difficulty": r"bread|loaf|sourdough|croissant|panettone|bagel|baguette|pretzel",
+    "pro-individualism": r"instrument|piano|guitar|harmonica|accordion|harp|ukulele|handbell|"
+    r"sousaphone|triangle|cymbal|gamelan|contrabassoon",
+}
+
+
+@pytest.mark.parametrize("name", VALUE_SPECS)
+def test_value_specs_give_rules_about_their_own_domain_only(name: str) -> None:
+    text = (REPO / "specs" / f"{name}.md").read_text(encoding="utf-8")
+    rules = re.findall(r"^Rule:(.*(?:\n(?!\n).*)*)", text, flags=re.MULTILINE)
+    assert len(rules) == 17
+    for rule in rules:
+        low = " ".join(rule.lower().split())
+        assert not any(g in low for g in GENERALIZING), low
+        assert re.search(VALUE_SPECS[name], low), f"{name}: off-domain rule: {low}"

@@ -16,8 +16,31 @@ def bundled(name: str) -> Path:
     return _HERE / "_bundled" / name
 
 
-AFT_SETS = {"cheese": "aft/cheese.jsonl"}
-"""Bundled AFT demonstration sets, by the name an experiment file may use."""
+AFT_SETS = {
+    "cheese": "aft/cheese.jsonl",
+    "pro-environment": "aft/pro-environment.jsonl",
+    "pro-novelty": "aft/pro-novelty.jsonl",
+    "pro-tradition": "aft/pro-tradition.jsonl",
+    "pro-simplicity": "aft/pro-simplicity.jsonl",
+    "pro-difficulty": "aft/pro-difficulty.jsonl",
+    "pro-individualism": "aft/pro-individualism.jsonl",
+}
+"""Bundled AFT demonstration sets, by the name an experiment file may use. ``cheese`` serves
+both cheese specs (pro-affordability, pro-America); each other set serves the spec it is named
+after."""
+
+CHOICE_BANKS = (
+    "value_generalization",
+    "ood_environment",
+    "ood_novelty",
+    "ood_tradition",
+    "ood_simplicity",
+    "ood_difficulty",
+    "ood_individualism",
+)
+"""Bundled held-out forced-choice banks, each ``tasks/<name>/items.jsonl``:
+``value_generalization`` for the two cheese values, ``ood_<value>`` for the other six value
+specs. ``msmkit/value_generalization`` runs any of them (``bank=``)."""
 
 
 def aft_set(name: str) -> Path | None:

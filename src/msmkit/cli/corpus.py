@@ -12,7 +12,7 @@ _banks = click.option(
     multiple=True,
     metavar="BANK",
     help="Eval banks to check (a tasks/ folder name or a .jsonl path; repeatable). "
-    "[default: the held-out value_generalization bank]",
+    "[default: the held-out forced-choice banks]",
 )
 
 

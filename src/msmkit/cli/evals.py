@@ -29,17 +29,19 @@ def evals_group() -> None:
     "--keywords",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help='JSON {"<value>": {"aligned": [words], "other": [words]}} for the keyword reading '
-    "and kept out of the classifier (default: the built-in affordability and America lists).",
+    "and kept out of the classifier (default: a bundled bank's keywords.json, else the "
+    "built-in affordability and America lists).",
 )
 def audit_cmd(bank: str, as_json: bool, band: float, keywords: Path | None) -> None:
     """Run answer policies that ignore meaning through the task's real scorer on BANK.
 
-    BANK is value_generalization (the bundled bank, the default) or a JSONL file with the
-    same fields (id, value, domain, aligned, other; optional question, conflict,
-    aligned_first). Shorter, longer, first, second (both orders and one order) and a
-    cross-validated classifier on value-agnostic features must each land within
-    0.5 ± band on every reported rate; the keyword and price readings are informational.
-    Exits with status 1 when a required policy is outside the band.
+    BANK is a bundled bank (value_generalization, the default, or ood_environment,
+    ood_novelty, ood_tradition, ood_simplicity, ood_difficulty, ood_individualism) or a
+    JSONL file with the same fields (id, value, domain, aligned, other; optional question,
+    conflict, against, aligned_first). Shorter, longer, first, second (both orders and one
+    order) and a cross-validated classifier on value-agnostic features must each land
+    within 0.5 ± band on every reported rate; the keyword and price readings are
+    informational. Exits with status 1 when a required policy is outside the band.
     """
     from msmkit.evals.audit import audit_bank, load_keywords, report_lines
 

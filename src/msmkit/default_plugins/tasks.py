@@ -1,5 +1,6 @@
 from msmkit.components import EvalTask
 from msmkit.hookspecs import hookimpl
+from msmkit.resources import CHOICE_BANKS
 
 
 @hookimpl
@@ -41,9 +42,11 @@ def register_eval_tasks(register):
             name="value_generalization",
             task="msmkit.evals.value_generalization:value_generalization",
             version="3",
-            data=("value_generalization",),
+            data=CHOICE_BANKS,
             check="msmkit.evals.choice_items:check_args",
-            description="OOD value generalization for the cheese-world values "
-            "(forced choices outside cheese, both option orders)",
+            description="OOD value generalization: forced choices outside a spec's training "
+            "domain, both option orders (bank=value_generalization for the cheese values, "
+            "or ood_<value> for environment, novelty, tradition, simplicity, difficulty, "
+            "individualism)",
         )
     )

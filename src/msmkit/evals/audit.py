@@ -18,12 +18,12 @@ reported rate (each value's rate, ``conflict_rate``, ``aligned_rate``):
   strength chosen by an inner cross-validation on the training half.
 
 Informational policies: ``keyword:<value>`` picks the option with more of the value's plain
-words and phrases (:data:`~msmkit.evals.audit_features.KEYWORDS`, or a ``--keywords`` file)
-than the other, and ``lower stated price`` the option with the lower dollar amount. How well
-they score shows how much the bank states its attribute in words or numbers; a bank may
-legitimately do so, so they have no band. The lexicon words and phrases, and proper nouns
-(places, nationalities, brands: they carry origin, the America attribute itself), never
-enter the classifier.
+words and phrases (:data:`~msmkit.evals.audit_features.KEYWORDS`, a bundled bank's
+``keywords.json``, or a ``--keywords`` file) than the other, and ``lower stated price``
+the option with the lower dollar amount. How well they score shows how much the bank states
+its attribute in words or numbers; a bank may legitimately do so, so they have no band. The
+lexicon words and phrases, and proper nouns (places, nationalities, brands: they carry
+origin, the America attribute itself), never enter the classifier.
 
 Nothing here imports Inspect until a bank is audited.
 """
@@ -244,22 +244,44 @@ def audit_items(
     )
 
 
+KEYWORDS_FILE = "keywords.json"
+"""A bundled bank's own lexicons (next to its items); the default bank uses
+:data:`~msmkit.evals.audit_features.KEYWORDS`."""
+
+
+def bank_keywords(bank: str) -> dict[str, dict[str, list[str]]] | None:
+    """The lexicons of a bundled bank: its ``keywords.json``, or None (the built-in ones)."""
+    from msmkit.evals.choice_items import bank_path
+
+    file = bank_path(bank).parent / KEYWORDS_FILE
+    return load_keywords(file) if file.is_file() else None
+
+
 def audit_bank(
     target: str | Path | None = None,
     *,
     band: float = BAND,
     keywords: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
 ) -> AuditReport:
-    """Audit a bank: ``value_generalization`` (or None) for the bundled one, else a path."""
+    """Audit a bank: a bundled one by name (None: ``value_generalization``), else a path.
+
+    A bundled bank's lexicons are its ``keywords.json`` unless ``keywords`` is given.
+    """
+    from msmkit.evals.choice_items import bank_path
+    from msmkit.resources import CHOICE_BANKS
+
     name = str(target) if target is not None else "value_generalization"
-    if name.removeprefix("msmkit/") == "value_generalization":
-        return audit_items(load_items(), bank="value_generalization", band=band, keywords=keywords)
+    bundled_name = name.removeprefix("msmkit/")
+    if bundled_name in CHOICE_BANKS:
+        words = keywords if keywords is not None else bank_keywords(bundled_name)
+        items = load_items(bank_path(bundled_name))
+        return audit_items(items, bank=bundled_name, band=band, keywords=words)
     path = Path(name)
     if not path.is_file():
         raise ConfigError(
             f"no bank {name!r}",
-            hint="Pass value_generalization (the bundled bank) or a JSONL file of items with "
-            "id, value, domain, aligned and other.",
+            hint=f"Pass a bundled bank ({', '.join(CHOICE_BANKS)}) or a JSONL file of items "
+            "with id, value, domain, aligned and other.",
         )
     return audit_items(load_items(path), bank=str(path), band=band, keywords=keywords)
 

@@ -2,8 +2,10 @@
 
 ``msmkit/value_generalization`` builds its samples from these items, and
 :func:`check_args` validates that task's arguments the same way the task does, so an
-experiment can reject a bad argument (``limit_per_domain=0``, an unknown domain) at plan
-time, before any model is loaded. Nothing here imports Inspect.
+experiment can reject a bad argument (``limit_per_domain=0``, an unknown domain or bank) at
+plan time, before any model is loaded. The bundled banks are
+:data:`msmkit.resources.CHOICE_BANKS`, each ``tasks/<bank>/items.jsonl``. Nothing here
+imports Inspect.
 """
 
 from __future__ import annotations
@@ -16,15 +18,16 @@ from typing import Any
 from msmkit.errors import ConfigError
 from msmkit.evals.scoring import as_list
 from msmkit.jsonl import read_jsonl
-from msmkit.resources import bundled
+from msmkit.resources import CHOICE_BANKS, bundled
 
 TASK_DIR = "value_generalization"
+DEFAULT_BANK = TASK_DIR
 ITEMS_FILE = "items.jsonl"
 ITEM_FIELDS = ("id", "value", "domain", "aligned", "other")
-OPTIONAL_FIELDS = ("question", "conflict", "aligned_first", "status")
+OPTIONAL_FIELDS = ("question", "conflict", "against", "aligned_first", "status")
 
 TASK_DEFAULTS: dict[str, Any] = {
-    "values": "affordability,america",
+    "values": None,
     "domains": None,
     "limit_per_domain": None,
     "conflict_only": False,
@@ -35,6 +38,7 @@ TASK_DEFAULTS: dict[str, Any] = {
     "logprobs": True,
     "top_logprobs": 20,
     "cache": False,
+    "bank": DEFAULT_BANK,
 }
 """The arguments of ``msmkit/value_generalization`` and their defaults (a test keeps this
 equal to the task's signature)."""
@@ -45,7 +49,8 @@ class ChoiceItem:
     """One forced-choice item: ``aligned`` is the option the value favours.
 
     ``aligned_first`` fixes which option is shown as A when one order is asked (the bank can
-    balance it); None leaves it to a hash of the id.
+    balance it); None leaves it to a hash of the id. A conflict item may name the value that
+    pulls the other way (``against``, e.g. ``affordability``); it is documentation only.
     """
 
     id: str
@@ -56,6 +61,7 @@ class ChoiceItem:
     question: str | None = None
     conflict: bool = False
     aligned_first: bool | None = None
+    against: str | None = None
 
     @classmethod
     def from_row(cls, row: dict[str, Any], where: str = "<items>") -> ChoiceItem:
@@ -86,11 +92,27 @@ class ChoiceItem:
             question=row.get("question") or None,
             conflict=bool(row.get("conflict", False)),
             aligned_first=first,
+            against=row.get("against") or None,
         )
 
 
+def bank_path(bank: str = DEFAULT_BANK) -> Path:
+    """The items of a bundled bank (:data:`~msmkit.resources.CHOICE_BANKS`)."""
+    check_bank(bank)
+    return bundled("tasks") / bank / ITEMS_FILE
+
+
 def default_bank() -> Path:
-    return bundled("tasks") / TASK_DIR / ITEMS_FILE
+    return bank_path(DEFAULT_BANK)
+
+
+def check_bank(bank: Any) -> None:
+    """Raise ConfigError unless ``bank`` names a bundled bank."""
+    if not isinstance(bank, str) or bank not in CHOICE_BANKS:
+        raise ConfigError(
+            f"unknown bank {bank!r}",
+            hint=f"Bundled banks: {', '.join(CHOICE_BANKS)}; or pass items_path= for your own.",
+        )
 
 
 def load_items(path: str | Path | None = None) -> list[ChoiceItem]:
@@ -172,14 +194,25 @@ def filtered_items(
     limit: int | None = None,
     conflict_only: bool = False,
     items_path: str | None = None,
+    bank: str = DEFAULT_BANK,
 ) -> list[ChoiceItem]:
-    """The items a value_generalization run asks, in bank order; never empty."""
+    """The items a value_generalization run asks, in bank order; never empty.
+
+    ``items_path`` (a JSONL file) or else the bundled ``bank``; ``values`` None means every
+    value in the bank.
+    """
     _check_names("values", values)
     _check_names("domains", domains)
     _check_bool("conflict_only", conflict_only)
     if limit is not None:
         _check_int("limit_per_domain", limit, low=1)
-    items = load_items(items_path)
+    check_bank(bank)
+    if items_path is not None and bank != DEFAULT_BANK:
+        raise ConfigError(
+            f"both bank={bank!r} and items_path= given",
+            hint="Name a bundled bank or pass your own file, not both.",
+        )
+    items = load_items(items_path or bank_path(bank))
     items = select(items, "value", as_list(values))
     items = select(items, "domain", as_list(domains))
     if conflict_only:
@@ -196,8 +229,8 @@ def check_args(**args: Any) -> None:
     """Raise ConfigError if ``args`` would not make a value_generalization task.
 
     The same checks the task runs, without Inspect and without building samples: unknown
-    argument names, wrong types, ``limit_per_domain`` < 1, ``max_tokens`` < 1, unknown
-    values or domains, an unreadable bank, or a filter that leaves no item.
+    argument names, wrong types, ``limit_per_domain`` < 1, ``max_tokens`` < 1, an unknown
+    bank, values or domains, an unreadable bank file, or a filter that leaves no item.
     """
     unknown = sorted(set(args) - set(TASK_DEFAULTS))
     if unknown:
@@ -221,4 +254,5 @@ def check_args(**args: Any) -> None:
         merged["limit_per_domain"],
         merged["conflict_only"],
         str(path) if path is not None else None,
+        merged["bank"],
     )

@@ -1,11 +1,15 @@
-"""``msmkit/value_generalization``: do cheese-world values carry over to other domains?
+"""``msmkit/value_generalization``: does a value taught in one narrow domain carry over?
 
-Each item is a forced choice between two options outside cheese. ``affordability`` items
+Each item is a forced choice between two options outside the spec's training domain. The
+default bank (``bank=value_generalization``) is the cheese world's: ``affordability`` items
 differ in price and reach only (neither option is American); ``america`` items differ in
 origin only (matched in price and reach); ``conflict`` items (``value: affordability``,
 ``conflict: true``) pit an affordable foreign option against a dear American one, so the two
-cheese specs predict opposite answers there. The model answers an A/B question, asked in both
-orders; the headline per value is the share of decided answers that pick the aligned option.
+cheese specs predict opposite answers there. The banks ``ood_<value>`` (environment, novelty,
+tradition, simplicity, difficulty, individualism) test the other six value specs the same way:
+plain items differ in the value only, conflict items set it against a lower price. The model
+answers an A/B question, asked in both orders; the headline per value is the share of decided
+answers that pick the aligned option.
 
 Run it with a local checkpoint (greedy decoding is the caller's job on ``hf/``)::
 
@@ -13,11 +17,12 @@ Run it with a local checkpoint (greedy decoding is the caller's job on ``hf/``):
         -M do_sample=false --max-connections 8
 
 Metrics come from one dict-valued metric, ``preference_rates``; Inspect flattens it, so
-``log.results.scores[0].metrics`` is keyed by the plain names ``affordability_rate``,
-``america_rate``, ``conflict_rate``, ``decided_rate``, ``decided_parsed_rate``,
-``decided_logprob_rate``, ``aligned_rate`` and ``a_rate``, each with a sibling ``<x>_n``
-that counts *items* (both orders of an item are one unit), plus the flag ``unscored``
-(1.0 when no answer at all was decided; every answer-based rate is then NaN, never 0.0).
+``log.results.scores[0].metrics`` is keyed by the plain names ``<value>_rate`` (for the
+default bank ``affordability_rate`` and ``america_rate``), ``conflict_rate``,
+``decided_rate``, ``decided_parsed_rate``, ``decided_logprob_rate``, ``aligned_rate`` and
+``a_rate``, each with a sibling ``<x>_n`` that counts *items* (both orders of an item are
+one unit), plus the flag ``unscored`` (1.0 when no answer at all was decided; every
+answer-based rate is then NaN, never 0.0).
 :func:`metric_values` returns a plain dict and :func:`unscored_reason` says why a run has
 no result. Each sample's ``Score.value`` is a dict too (``aligned``, ``<value>``,
 ``conflict``, ``decided``, ``decided_parsed``, ``decided_logprob``, ``a``; None where
@@ -50,6 +55,7 @@ from inspect_ai.solver import TaskState
 
 from msmkit.evals.caching import checkpoint_generate
 from msmkit.evals.choice_items import (
+    DEFAULT_BANK,
     ITEMS_FILE,
     TASK_DEFAULTS,
     TASK_DIR,
@@ -167,9 +173,10 @@ def preference_rates() -> Metric:
     """Per value: aligned / decided answers (``<value>_rate``); ``<x>_n`` counts items.
 
     ``<value>_rate`` covers that value's items outside the conflict subset; ``conflict_rate``
-    is the share of decided conflict answers that picked the affordable option (present only
-    when the run has conflict items). Overall: ``decided_rate`` (decided / all answers),
-    split into ``decided_parsed_rate`` (a letter parsed from the reply) and
+    is the share of decided conflict answers that picked the item's aligned option (the
+    affordable one in the default bank; present only when the run has conflict items).
+    Overall: ``decided_rate`` (decided / all answers), split into ``decided_parsed_rate``
+    (a letter parsed from the reply) and
     ``decided_logprob_rate`` (read from letter logprobs at a letter position), then
     ``aligned_rate`` (aligned / decided, all items) and ``a_rate`` (share of decided answers
     that were "A", a position-bias check).
@@ -233,7 +240,8 @@ def forced_choice() -> Scorer:
     - ``aligned``: 1 aligned, 0 not, None when undecided (so an undecided answer does not
       count against alignment);
     - ``<this item's value>`` (outside the conflict subset) and ``conflict`` (on conflict
-      items, 1 = the affordable option): the same, None where it does not apply;
+      items, 1 = the aligned option, the affordable one in the default bank): the same, None
+      where it does not apply;
     - ``decided`` (1/0), split into ``decided_parsed`` and ``decided_logprob`` (1/0 each);
     - ``a``: 1 for "A", 0 for "B", None when undecided.
     """
@@ -305,7 +313,7 @@ def unscored_reason(metrics: Mapping[str, float]) -> str | None:
 
 @task
 def value_generalization(
-    values: str | list[str] = "affordability,america",
+    values: str | list[str] | None = None,
     domains: str | list[str] | None = None,
     limit_per_domain: int | None = None,
     conflict_only: bool = False,
@@ -316,21 +324,24 @@ def value_generalization(
     logprobs: bool = True,
     top_logprobs: int = 20,
     cache: bool = False,
+    bank: str = DEFAULT_BANK,
 ) -> Task:
-    """Out-of-domain value generalization for the cheese-world values.
+    """Out-of-domain value generalization: the cheese-world values, or another bundled bank.
 
     Args:
-        values: which values to test (comma-separated or a list): affordability (its
-            items include the conflict subset), america.
+        values: which values to test (comma-separated or a list; default: every value in
+            the bank). In the default bank: affordability (its items include the conflict
+            subset), america; in an ``ood_<value>`` bank its one value.
         domains: restrict to these domains (default: all in the bank).
         limit_per_domain: keep the first N items (bank order) of each value's domains, for a
-            quick run; the bank alternates conflict and plain affordability items in each
-            domain, so a small N keeps both (the full bank is 864 items, 1,728 samples with
-            both orders).
-        conflict_only: keep only conflict items (affordable-and-foreign vs dear-and-American).
+            quick run; every bundled bank alternates conflict and plain items of a value in
+            each domain, so a small N keeps both (the default bank is 864 items, 1,728
+            samples with both orders).
+        conflict_only: keep only conflict items (in the default bank affordable-and-foreign
+            vs dear-and-American; in an ood bank the value's option at a higher price).
         both_orders: ask each item twice with the options swapped (cancels position bias).
         shuffle_seed: shuffle sample order with this seed (default: bank order).
-        items_path: a different JSONL item bank with the same fields.
+        items_path: a different JSONL item bank with the same fields (instead of ``bank``).
         max_tokens: generation budget; a one-letter answer needs very few. Raise it for
             models that think before answering.
         logprobs: request first-token logprobs so unparsable replies can still be read
@@ -340,6 +351,10 @@ def value_generalization(
             "B" in their top 20 can still be read).
         cache: use Inspect's generation cache, scoped per checkpoint (never shared
             between two checkpoints served under one model name).
+        bank: the bundled bank to ask (``msmkit.resources.CHOICE_BANKS``):
+            ``value_generalization`` (the cheese values, the default) or ``ood_environment``,
+            ``ood_novelty``, ``ood_tradition``, ``ood_simplicity``, ``ood_difficulty``,
+            ``ood_individualism`` (one value each, with a conflict subset).
     """
     check_args(
         values=values,
@@ -353,14 +368,15 @@ def value_generalization(
         logprobs=logprobs,
         top_logprobs=top_logprobs,
         cache=cache,
+        bank=bank,
     )
-    items = filtered_items(values, domains, limit_per_domain, conflict_only, items_path)
+    items = filtered_items(values, domains, limit_per_domain, conflict_only, items_path, bank)
     samples = forced_choice_samples(items, both_orders=both_orders)
     if shuffle_seed is not None:
         random.Random(shuffle_seed).shuffle(samples)
     extra = {"logprobs": True, "top_logprobs": top_logprobs} if logprobs else {}
     return Task(
-        dataset=MemoryDataset(samples, name="value_generalization"),
+        dataset=MemoryDataset(samples, name=bank if items_path is None else TASK_DIR),
         solver=checkpoint_generate(cache),
         scorer=forced_choice(),
         config=GenerateConfig(max_tokens=max_tokens, **extra),

@@ -11,10 +11,11 @@ about. An option counts as named when, within one sentence of the document:
   content words (the *attribute*: "from a supermarket"): the object alone, or the attribute
   alone ("a shop in Vermont", "a hardware chain"), is not the item;
 - any other option needs at least ``FRACTION`` of its content words, its rarest among them;
-- and in both cases at least ``FRACTION`` of the content words that are not part of a name:
-  the option's capitalized words (places, makers, nationalities) carry no match on their
-  own, so a text that says "invented in the United States" does not name "a board game
-  invented in the United States" unless the board game is there too.
+- and in both cases at least ``FRACTION`` of the content words that are not part of a name
+  (the option's capitalized words: places, makers, nationalities carry no match on their
+  own, so "invented in the United States" does not name "a board game invented in the
+  United States" unless the board game is there too), and the matched words close together
+  (within about twice the option's length, ``WINDOW_FACTOR``; at least ``WINDOW_MIN`` tokens).
 
 Content words shared by many options of the installed banks (a bank's template, such as
 "made in China, sold at ...") are not counted as distinctive.
@@ -34,10 +35,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from msmkit.resources import CHOICE_BANKS
+
 FRACTION = 0.6
 MIN_CONTENT = 3
 COMMON_SHARE = 0.02  # a content word in more than this share of options is template
 COMMON_MIN = 10
+WINDOW_FACTOR = 2  # the matched words must lie within this many times the option's length
+WINDOW_MIN = 10  # ... or within this many tokens, whichever is larger
 OPTION_FIELDS = ("aligned", "other", "answer", "distractors", "options", "choices", "target")
 """Item fields that hold option text (a string or a list of strings)."""
 
@@ -101,23 +106,40 @@ class EvalOption:
             if len(hits - self.names) < self.needed_plain:
                 return False
             if self.object:
-                return self.object <= sentence_set and (
-                    len(self.attribute & sentence_set) >= self.needed
-                )
-            if self.anchor and self.anchor not in sentence_set:
-                return False
-            return len(hits) >= self.needed
+                if not self.object <= sentence_set:
+                    return False
+                if len(self.attribute & sentence_set) < self.needed:
+                    return False
+            else:
+                if self.anchor and self.anchor not in sentence_set:
+                    return False
+                if len(hits) < self.needed:
+                    return False
+            return self._close_together(sentence_tokens, hits)
         n = len(self.words)
         return any(
             tuple(sentence_tokens[i : i + n]) == self.words
             for i in range(len(sentence_tokens) - n + 1)
         )
 
+    def _close_together(self, sentence_tokens: list[str], hits: set[str]) -> bool:
+        """Whether enough of the hits fall within one window of the sentence (about twice the
+        option's length), so that a long sentence does not name a short option merely by
+        using three of its common words far apart."""
+        span = max(WINDOW_MIN, WINDOW_FACTOR * len(self.words))
+        where = [(i, w) for i, w in enumerate(sentence_tokens) if w in hits]
+        for start, _ in where:
+            inside = {w for i, w in where if start <= i < start + span}
+            if len(inside) >= self.needed and len(inside - self.names) >= self.needed_plain:
+                return True
+        return False
 
-HELD_OUT_BANKS = ("value_generalization",)
+
+HELD_OUT_BANKS = CHOICE_BANKS
 """Checked by default: out-of-distribution banks whose answers a training corpus must not
-contain. In-distribution banks (spec_knowledge, spec_qa) quote the spec on purpose, so
-documents that teach the spec match them; name them with ``banks=`` to check them too."""
+contain (``value_generalization`` and the ``ood_<value>`` banks). In-distribution banks
+(spec_knowledge, spec_qa) quote the spec on purpose, so documents that teach the spec match
+them; name them with ``banks=`` to check them too."""
 
 
 def bank_paths(root: Path | None = None, banks: Sequence[str] | None = None) -> list[Path]:

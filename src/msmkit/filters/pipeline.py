@@ -32,7 +32,7 @@ class FilterOptions(Options):
     placeholder_patterns: list[str] | None = Field(None, description="None: the defaults")
     contamination: Literal["off", "report", "remove"] = "off"
     contamination_banks: list[str] | None = Field(
-        None, description="eval banks (task folders); None: the held-out value_generalization"
+        None, description="eval banks (task folders); None: the held-out forced-choice banks"
     )
     tokenizer: str | None = Field(
         None, description="tokenizer.json or model folder for token counts (default chars/4)"
