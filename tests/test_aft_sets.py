@@ -160,5 +160,10 @@ def test_corpus_contamination_checks_a_chats_file(tmp_path):
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert (report["chats"], report["contaminated"]) == (len(rows), 1)
-    item = "spec_qa/philosophy/phil-self-preservation-01/question"
-    assert report["hits"] == [{"id": rows[2]["id"], "where": "user.content", "items": [item]}]
+    # the question is asked by the philosophy bank and by its anti and placebo twins
+    items = [
+        "spec_qa/philosophy-anti/anti-self-preservation-01/question",
+        "spec_qa/philosophy-placebo/plac-self-preservation-01/question",
+        "spec_qa/philosophy/phil-self-preservation-01/question",
+    ]
+    assert report["hits"] == [{"id": rows[2]["id"], "where": "user.content", "items": items}]

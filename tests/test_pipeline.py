@@ -99,9 +99,9 @@ def test_rerun_resumes_without_redoing_stages(plugin, tmp_path, base_model):
     n_calls = len(CopyBackend.calls)
     result = run(["run", str(exp), "--log-dir", logs, "--json"])
     assert result.exit_code == 0
-    assert json.loads(result.output)["computed"] == []
+    assert json.loads(result.stdout)["computed"] == []
     assert len(CopyBackend.calls) == n_calls  # nothing trained twice
-    plan = json.loads(run(["plan", str(exp), "--log-dir", logs, "--json"]).output)
+    plan = json.loads(run(["plan", str(exp), "--log-dir", logs, "--json"]).stdout)
     assert {s["status"] for s in plan["stages"]} == {"done"}
 
 
@@ -121,7 +121,7 @@ def test_failed_stage_keeps_earlier_work_and_resumes(plugin, tmp_path, base_mode
     assert done.count("done") == 6 and done.count("failed") == 3
     corpus = next(store.glob("corpus-*/corpus.jsonl")).read_text()
     # the plan shows what is left; nothing finished is redone
-    plan = json.loads(run(["plan", str(exp), "--log-dir", str(logs), "--json"]).output)
+    plan = json.loads(run(["plan", str(exp), "--log-dir", str(logs), "--json"]).stdout)
     status = [(s["kind"], s["status"]) for s in plan["stages"]]
     assert [k for k, st in status if st == "failed"] == ["aft", "aft", "aft"]
     assert [st for k, st in status if k == "corpus"] == ["done", "done"]
@@ -136,7 +136,7 @@ def test_plan_runs_nothing_and_shows_the_graph(plugin, tmp_path, base_model):
     exp = write_exp(tmp_path, base_model)
     result = run(["plan", str(exp), "--log-dir", str(tmp_path / "logs"), "--json"])
     assert result.exit_code == 0
-    plan = json.loads(result.output)
+    plan = json.loads(result.stdout)
     kinds = [s["kind"] for s in plan["stages"]]
     assert kinds == [
         *("spec", "spec", "corpus", "corpus"),

@@ -467,7 +467,7 @@ def test_hook_register_stage_kinds(fresh_plugins):
     assert entry.plugin == "stages-plugin" and "msmkit-st 2.0" in entry.provider
     result = CliRunner().invoke(make_cli(), ["list", "stages", "--json"])
     assert result.exit_code == 0, result.output
-    row = next(r for r in json.loads(result.output) if r["name"] == "shout")
+    row = next(r for r in json.loads(result.stdout) if r["name"] == "shout")
     assert row["provider"] == "msmkit-st 2.0 (plugin 'stages-plugin')"
     assert row["description"] == "Print the arm name loudly"
     assert row["options"] == {}

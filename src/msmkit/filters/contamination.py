@@ -56,7 +56,8 @@ _STOPWORDS_TEXT = """a about above after again against all am an and any are as 
     ourselves out over own same she should so some such than that the their theirs them
     themselves then there these they this those through to too under until up very was we were
     what when where which while who whom why will with would you your yours yourself yourselves
-    s t d ll re ve m one also may might must shall whatever whichever every"""
+    s t d ll re ve m one also may might must shall whatever whichever every
+    across along around behind beside beyond near toward towards upon via within without"""
 STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
 
 
@@ -221,15 +222,22 @@ def _names(text: str) -> list[str]:
 
 
 def _drop_template_words(options: list[EvalOption]) -> list[EvalOption]:
-    """Words shared by many options ("made in China, sold at a ... chain") are a bank's
-    template, not what makes an option distinctive: they leave the content words."""
-    df = Counter(w for o in options for w in o.content)
-    limit = max(COMMON_MIN, COMMON_SHARE * len(options))
-    common = {w for w, n in df.items() if n > limit}
-    return [
-        replace(o, content=o.content - common, names=o.names - common) if o.content - common else o
-        for o in options
-    ]
+    """Words shared by many options of one bank ("made in China, sold at a ... chain") are
+    that bank's template, not what makes an option distinctive: they leave the content
+    words. Counted per bank, so that adding other banks does not change what is template."""
+    by_bank: dict[str, list[int]] = {}
+    for i, o in enumerate(options):
+        by_bank.setdefault(o.item.rsplit("/", 1)[0], []).append(i)
+    out = list(options)
+    for members in by_bank.values():
+        df = Counter(w for i in members for w in options[i].content)
+        limit = max(COMMON_MIN, COMMON_SHARE * len(members))
+        common = {w for w, n in df.items() if n > limit}
+        for i in members:
+            o = options[i]
+            if o.content - common:
+                out[i] = replace(o, content=o.content - common, names=o.names - common)
+    return out
 
 
 @dataclass

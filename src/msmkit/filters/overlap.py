@@ -126,7 +126,7 @@ class ChatContamination:
     def installed(cls) -> ChatContamination:
         from msmkit.filters.contamination import bank_paths
 
-        paths = bank_paths(banks=["value_generalization"])
+        paths = bank_paths()  # every held-out choice bank
         questions = bank_paths(banks=["spec_qa", "spec_knowledge"])
         am = am_texts()
         index = TextOverlapIndex({**bank_questions(questions), **am})
