@@ -56,6 +56,7 @@ class CopyBackend:
         if job.options.fail:
             raise ValueError("simulated crash")
         CopyBackend.calls.append((job.stage, job.base_model))
+        time.sleep(float(os.environ.get("MSMKIT_TEST_TRAIN_SLEEP", "0")))  # a slow "training"
         rows = [line for line in job.data.read_text().splitlines() if line.strip()]
         _count("MSMKIT_TEST_TRAIN_LOG", f"{job.stage} {len(rows)}")
         shutil.copytree(job.base_model, job.output_dir)

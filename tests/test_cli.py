@@ -3,7 +3,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 
 import pytest
 from conftest import REPO, run_cli
@@ -22,15 +21,13 @@ def test_import_and_cli_construction_stay_light():
     assert out.stdout.strip() == ""
 
 
-def test_help_lists_commands_fast():
-    run_cli("--version")  # warm the filesystem cache
-    t0 = time.perf_counter()
+def test_help_lists_commands():
+    """``--help`` lists the commands; that it stays fast is measured by benchmarks (it imports
+    no heavy library: the next test), not asserted here as a wall-clock threshold."""
     result = run_cli("--help")
-    elapsed = time.perf_counter() - t0
     assert result.returncode == 0, result.stderr
     for command in ("run", "plan", "specs", "plugins", "list", "generate", "tiny-model"):
         assert command in result.stdout
-    assert elapsed < 1.5, f"msmkit --help took {elapsed:.2f}s"
 
 
 def test_help_does_not_import_torch():

@@ -67,8 +67,11 @@ def test_launch_options_are_checked(tmp_path, monkeypatch):
     assert info.value.loc == ("config_file",)
     with pytest.raises(ValueError):
         LaunchSettings(launcher="accelerate", num_processes=0)
-    with pytest.raises(OptionError, match="unknown executor 'slurm'") as info:
-        check_launch(LaunchSettings(launcher="slurm"))  # no plugin registers it
+    with pytest.raises(OptionError, match="unknown executor 'lsf'") as info:
+        check_launch(LaunchSettings(launcher="lsf"))  # no plugin registers it
+    assert info.value.loc == ("launcher",)
+    with pytest.raises(OptionError, match="runs whole stages") as info:
+        check_launch(LaunchSettings(launcher="slurm"))  # a stage executor, not a launcher
     assert info.value.loc == ("launcher",)
     with pytest.raises(OptionError, match="unknown field") as info:
         check_launch(LaunchSettings(options={"partition": "gpu"}))  # process takes none

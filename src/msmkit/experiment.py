@@ -165,6 +165,18 @@ class StageExecution(Options):
     options: dict[str, Any] = Field(default_factory=dict)
     kinds: dict[str, ExecutorChoice] = Field(default_factory=dict)
 
+    def override(self, name: str) -> StageExecution:
+        """Every stage on executor ``name`` (``msmkit run --executor NAME``): the options
+        written for ``name`` (experiment-wide and per kind) are kept, the others dropped."""
+        kinds = {
+            kind: ExecutorChoice(name=name, options=choice.options)
+            for kind, choice in self.kinds.items()
+            if (choice.name or self.name) == name
+        }
+        return StageExecution(
+            name=name, options=dict(self.options) if self.name == name else {}, kinds=kinds
+        )
+
     def for_kind(self, kind: str) -> tuple[str, dict[str, Any]]:
         chosen = self.kinds.get(kind)
         if chosen is None:

@@ -215,6 +215,12 @@ class StageContext:
         """Persist what is needed to collect external work (e.g. a batch id), now."""
         self.stage.set_waiting(state)
 
+    def end_waiting(self, final: dict[str, Any]) -> None:
+        """The external work ended without a result: stop waiting on it (what it was is kept
+        in ``stage.json`` as ``last_waiting``), so the error raised next fails the stage and a
+        rerun submits anew instead of collecting the same failed work."""
+        self.stage.end_waiting(final)
+
     # -- files a user may edit before the stage continues
     def intermediate(self, name: str, make: Callable[[], str]) -> str:
         """The text of an intermediate file, made once and then read back as the user left it.

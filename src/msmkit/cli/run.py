@@ -53,6 +53,19 @@ def _needs(node) -> str:
     return ", ".join(parts)
 
 
+def placement(graph, node) -> dict[str, Any] | None:
+    """Where a stage runs when not in this process: the executor, its job count and, for a
+    cluster's, the resources each job asks for (``describe_stage``)."""
+    placed = graph.executors.get(node.id)
+    if placed is None:
+        return None
+    executor, options = placed
+    describe = getattr(executor, "describe_stage", None)
+    if callable(describe):
+        return dict(describe(node.kind.name, options, node.estimate))
+    return {"name": executor.name, "jobs": 1}
+
+
 def plan_rows(graph) -> list[dict[str, Any]]:
     from msmkit.stagekit import Upstream
 
@@ -77,6 +90,7 @@ def plan_rows(graph) -> list[dict[str, Any]]:
                 "estimate": dict(node.estimate.extra),
                 "dir": str(node.stage.dir),
                 "options": node.options.model_dump(mode="json"),
+                "executor": placement(graph, node),
             }
         )
     return rows
@@ -101,6 +115,9 @@ def print_plan(graph, folder) -> None:
     gpu = sum(n.estimate.extra.get("gpu_hours") or 0 for n in nodes) >= 0.01
     if gpu:
         table.add_column("~GPU-h", justify="right")
+    elsewhere = bool(graph.executors)
+    if elsewhere:
+        table.add_column("runs on")
     for node in nodes:
         status = node.stage.status
         row = [
@@ -117,6 +134,14 @@ def print_plan(graph, folder) -> None:
         if gpu:
             hours = node.estimate.extra.get("gpu_hours")
             row.append(f"{hours:,.2f}" if hours else "")
+        if elsewhere:
+            where = placement(graph, node)
+            row.append(
+                "here"
+                if where is None
+                else f"{where['name']}: {where.get('jobs', 1)} job"
+                + (f" · {where['summary']}" if where.get("summary") else "")
+            )
         table.add_row(*row)
     console = err_console()
     console.print(table)
@@ -137,6 +162,16 @@ def print_plan(graph, folder) -> None:
         + (f", ~{hours:,.1f} GPU-hours (H100-class, 40% MFU)" if hours >= 0.01 else "")
         + " (tokens ≈ characters/4; offline generation costs $0)."
     )
+    if elsewhere:
+        jobs: dict[str, int] = {}
+        for node in nodes:
+            where = placement(graph, node)
+            if where is not None and node.stage.status != "done":
+                jobs[where["name"]] = jobs.get(where["name"], 0) + int(where.get("jobs", 1))
+        if jobs:
+            console.print(
+                "Jobs to submit: " + ", ".join(f"{n} on {name}" for name, n in jobs.items())
+            )
 
 
 _common = [
@@ -212,6 +247,33 @@ def plan_cmd(experiment, run_name, output, log_dir, as_json, full=False) -> None
 )
 @no_report_option
 @track_option
+@click.option(
+    "--executor",
+    "executor",
+    metavar="NAME",
+    help="Run every stage on this executor instead of the experiment's (slurm, process, "
+    "local); the experiment's options for it are kept.",
+)
+@click.option(
+    "--detach",
+    is_flag=True,
+    help="With a cluster executor: return once every stage that can start is submitted "
+    "(run the same command again to collect and submit the next ones).",
+)
+@click.option(
+    "--controller",
+    is_flag=True,
+    help="With a cluster executor: submit this run itself as a small CPU job that submits "
+    "and collects the stages (the login node need not stay up); returns at once.",
+)
+@click.option(
+    "--poll",
+    "poll_s",
+    type=click.FloatRange(min=0.1),
+    default=10.0,
+    show_default=True,
+    help="Seconds between the controller's passes over jobs it waits on.",
+)
 def run_cmd(
     experiment,
     run_name,
@@ -223,6 +285,10 @@ def run_cmd(
     no_wait,
     no_report=False,
     track=(),
+    executor=None,
+    detach=False,
+    controller=False,
+    poll_s=10.0,
 ) -> None:
     """Run every arm of EXPERIMENT: generate -> midtrain -> AFT -> eval, then compare.
 
@@ -243,10 +309,27 @@ def run_cmd(
         wait=not no_wait,
         ui=RunUI(quiet=as_json),
         on_update=status_hook,
+        executor=executor,
+        detach=detach,
+        poll_s=poll_s,
     )
     folder = run.folder
     if not as_json:
         print_plan(graph, folder)
+    if controller:
+        from msmkit.cli.controller import submit_controller
+
+        argv = _controller_argv(experiment, run_name, output, run.log_dir, budget, executor)
+        info = submit_controller(run, [*argv, "--poll", str(poll_s)])
+        if as_json:
+            click.echo(json.dumps(info, indent=2))
+        else:
+            err_console().print(
+                f"Submitted the controller as {info['executor']} job {info['job_id']}; its log "
+                f"is in {info['folder']}. Follow it with the same command without --controller "
+                "--detach, or look at the run folder."
+            )
+        return
     result = run.execute()
     after_run(folder.path, no_report=no_report, track=track)
     table = result.comparison
@@ -285,3 +368,27 @@ def run_cmd(
         out_console().print(rich_table)
     err_console().print(f"Run folder: {folder.path} (manifest.json, comparison.md)")
     result.raise_first_failure()
+
+
+def _controller_argv(
+    experiment: str,
+    run_name: str | None,
+    output: Path | None,
+    log_dir: Path,
+    budget: float | None,
+    executor: str | None,
+) -> list[str]:
+    """The ``msmkit run`` the controller job runs: this one, with absolute paths."""
+    import sys
+
+    argv = [sys.executable, "-m", "msmkit", "run", str(Path(experiment).resolve())]
+    argv += ["--log-dir", str(Path(log_dir).resolve())]
+    if run_name:
+        argv += ["--run-name", run_name]
+    if output is not None:
+        argv += ["--output", str(Path(output).resolve())]
+    if budget is not None:
+        argv += ["--budget", str(budget)]
+    if executor:
+        argv += ["--executor", executor]
+    return argv

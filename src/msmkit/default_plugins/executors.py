@@ -10,3 +10,7 @@ def register_executors(register):
     register(InlineExecutor(), aliases=("inline",))
     register(ProcessExecutor())
     register(AccelerateExecutor())
+
+    from msmkit.executors.slurm import SlurmExecutor
+
+    register(SlurmExecutor())

@@ -64,6 +64,11 @@ class Run:
     when used as a library). ``on_update(run, statuses)`` is called each time the manifest
     is rewritten (before the first stage, after each stage, at the end), e.g. to refresh a
     status page; an exception it raises is reported and the run goes on.
+    ``executor`` puts every stage on that executor instead of the
+    experiment's (``msmkit run --executor slurm``). When stages run on an executor that
+    detaches (a cluster's), :meth:`execute` is the controller: it submits every stage whose
+    inputs are done and polls every ``poll_s`` seconds until none waits, or, with ``detach``,
+    returns once the ready stages are submitted (run it again to go on).
     """
 
     def __init__(
@@ -78,6 +83,9 @@ class Run:
         ui: Any = None,
         argv: list[str] | None = None,
         on_update: Any = None,
+        executor: str | None = None,
+        detach: bool = False,
+        poll_s: float = 10.0,
     ) -> None:
         from msmkit.run.folder import RunFolder, default_log_dir, run_dir_for
 
@@ -88,8 +96,16 @@ class Run:
         name = run_name if run_name is not None else self.ef.experiment.name
         out = Path(output) if output is not None else None
         self.folder = RunFolder(run_dir_for(name, log_dir=self.log_dir, output=out))
+        if executor is not None:
+            from dataclasses import replace
+
+            exp = self.ef.experiment
+            chosen = exp.executor.override(executor)
+            self.ef = replace(self.ef, experiment=exp.model_copy(update={"executor": chosen}))
         self.budget_usd = budget_usd
         self.wait = wait
+        self.detach = detach
+        self.poll_s = poll_s
         self.argv = list(argv if argv is not None else sys.argv)
         if ui is None:
             from msmkit.ui import RunUI
@@ -128,7 +144,7 @@ class Run:
         from msmkit.files import write_json_atomic
         from msmkit.run.manifest import build_manifest
         from msmkit.run.results import arm_logs, results_of, unscored_notes
-        from msmkit.run.runner import execute
+        from msmkit.run.runner import control, detaches, execute
 
         graph = self.plan(full=True)
         folder = self.folder
@@ -151,14 +167,13 @@ class Run:
             statuses.update(outcome.statuses)
             manifest(statuses)
 
+        settings: dict[str, Any] = {"wait": self.wait, "on_stage": save}
+        settings["budget_usd"] = self.budget_usd
+        if detaches(graph):
+            settings.update(poll_s=self.poll_s, detach=self.detach)
         try:
-            outcome = execute(
-                graph,
-                run=folder.path.name,
-                ui=self.ui,
-                wait=self.wait,
-                on_stage=save,
-                budget_usd=self.budget_usd,
+            outcome = (control if detaches(graph) else execute)(
+                graph, run=folder.path.name, ui=self.ui, **settings
             )
         finally:
             manifest(statuses)

@@ -8,11 +8,14 @@ from a process that died, *failed*, or nothing yet): it runs, with a half-writte
 aside first unless the kind can continue one (``resumable``).
 
 :func:`run_stage` runs one stage anywhere (a store folder, or the folder of ``msmkit generate
-docs -o``); :func:`execute` runs a graph's stages in order.
+docs -o``); :func:`execute` runs a graph's stages in order; :func:`control` repeats it while
+stages wait on an executor that *detaches* (a cluster's: it submits a job and returns at
+once), so every stage whose inputs are done is out at the same time.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,6 +64,7 @@ class StageJob:
     label: str
     arms: list[str] = field(default_factory=list)
     executor: tuple[Any, Any] | None = None  # (executor, its options): run elsewhere
+    estimate: Any = None  # the node's Estimate (an executor sizes the job's resources by it)
 
     @property
     def kind(self) -> Any:
@@ -143,7 +147,8 @@ def run_stage(
             sd.fail(str(err))
             raise err
         try:
-            sd.finish(outputs, scratch=tuple(getattr(job.kind, "scratch", ())))
+            executor_scratch = getattr(job.executor[0], "scratch", ()) if job.executor else ()
+            sd.finish(outputs, scratch=(*getattr(job.kind, "scratch", ()), *executor_scratch))
         except MsmkitError as exc:
             sd.fail(f"{type(exc).__name__}: {exc}")
             raise
@@ -169,11 +174,14 @@ def run_elsewhere(job: StageJob, ctx: StageContext) -> dict[str, Any]:
         payload=stage_payload(job, ctx.run, ctx.budget_usd),
         output=result,
         inline=lambda: job.kind.run(ctx),
-        resources={"kind": job.kind.name, "label": job.label},
+        resources={"kind": job.kind.name, "label": job.label, "estimate": job.estimate},
     )
-    with ctx.progress() as advance:
-        work.progress = lambda step, total: advance(step, total=total, absolute=True)
+    if getattr(executor, "detaches", False):  # submits or polls, and returns at once
         executor.run(work, None, options, ctx)
+    else:
+        with ctx.progress() as advance:
+            work.progress = lambda step, total: advance(step, total=total, absolute=True)
+            executor.run(work, None, options, ctx)
     found = read_json(result)
     if "outputs" not in found:
         raise RunError(
@@ -194,6 +202,7 @@ def job_of(node: Any, graph: Any = None) -> StageJob:
         label=node.label,
         arms=node.arms,
         executor=None if graph is None else graph.executors.get(node.id),
+        estimate=node.estimate,
     )
 
 
@@ -243,4 +252,78 @@ def execute(
             outcome.computed.append(node.id)
         if on_stage is not None:
             on_stage(outcome)
+    return outcome
+
+
+def detached(graph: Any, outcome: Outcome) -> list[str]:
+    """Waiting stages whose executor detaches (a job on a cluster): the controller polls them."""
+    return [
+        node_id
+        for node_id in outcome.waiting
+        if getattr(graph.executors.get(node_id, (None, None))[0], "detaches", False)
+    ]
+
+
+def detaches(graph: Any) -> bool:
+    return any(getattr(ex, "detaches", False) for ex, _ in graph.executors.values())
+
+
+class OncePerMessage:
+    """A RunUI that says each thing once: the controller passes over the graph again and
+    again, and a skipped stage or an unchanged wait is not news."""
+
+    def __init__(self, ui: Any) -> None:
+        self.ui = ui
+        self.seen: set[tuple[str, ...]] = set()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.ui, name)
+
+    def _new(self, *key: str) -> bool:
+        if key in self.seen:
+            return False
+        self.seen.add(key)
+        return True
+
+    def note(self, message: str) -> None:
+        if self._new("note", message):
+            self.ui.note(message)
+
+    def skipped(self, node: Any) -> None:
+        if self._new("skipped", node.id):
+            self.ui.skipped(node)
+
+    def held(self, node: Any, holder: str) -> None:
+        if self._new("held", node.id, holder):
+            self.ui.held(node, holder)
+
+    def waiting(self, node: Any, message: str) -> None:
+        if self._new("waiting", node.id, message):
+            self.ui.waiting(node, message)
+
+    def finished(self, node: Any) -> None:
+        self.seen.add(("skipped", node.id))  # done now: no "done earlier" on the next pass
+        self.ui.finished(node)
+
+
+def control(
+    graph: Any,
+    *,
+    run: str,
+    ui: Any,
+    poll_s: float = 10.0,
+    detach: bool = False,
+    **settings: Any,
+) -> Outcome:
+    """The controller: pass over the graph (submitting every stage whose inputs are done),
+    then, unless ``detach``, sleep ``poll_s`` and pass again while any stage waits on a
+    detaching executor; a finished job is collected and the stages after it submitted on the
+    next pass. Stages waiting on anything else (a provider batch) are left waiting, as
+    :func:`execute` leaves them. Every submission is saved in its stage before the pass goes
+    on, so a controller killed at any point is replaced by running it again."""
+    once = OncePerMessage(ui)
+    outcome = execute(graph, run=run, ui=once, **settings)
+    while not detach and detached(graph, outcome):
+        time.sleep(poll_s)
+        outcome = execute(graph, run=run, ui=once, **settings)
     return outcome

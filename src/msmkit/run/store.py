@@ -8,9 +8,10 @@ and every file by ``msmkit store verify``. A folder cut short by a crash, a trun
 an output path edited to lead out of the folder is never read as done: the stage is *corrupt*
 and the next run recomputes it, saying why.
 
-Two processes that need the same stage never both compute it: each takes an exclusive
-``flock`` on ``.locks/<name>.lock`` (released by the OS even after ``kill -9``);
-the second waits, saying who holds it, then finds the stage done.
+Two processes that need the same stage never both compute it: each takes an exclusive lock
+on ``.locks/<name>.lock`` (``flock``, released by the OS even after ``kill -9``; or, for a
+store on NFS, ``MSMKIT_LOCK=file``: O_EXCL lock files with a stale-lock rule, see
+:mod:`msmkit.run.locks`); the second waits, saying who holds it, then finds the stage done.
 
 Which runs use which stages is kept in ``store/refs/``, one file per run folder, so the
 store can be listed with its users and pruned of what no run references.
@@ -19,13 +20,11 @@ store can be listed with its users and pruned of what no run references.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import shutil
 import socket
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -184,6 +183,15 @@ class StageDir:
     def set_waiting(self, state: dict[str, Any]) -> None:
         self._update(status="waiting", waiting=state, waiting_since=now())
 
+    def end_waiting(self, final: dict[str, Any]) -> None:
+        """The external work ended without a result (a cluster job failed or was cancelled):
+        keep what it was as ``last_waiting`` and stop waiting, so the stage can fail and a
+        rerun submits it anew."""
+        rec = self.record()
+        rec["last_waiting"] = {**rec.pop("waiting", {}), **final, "ended": now()}
+        rec["status"] = "running"
+        write_json_atomic(self.record_path, rec)
+
     def finish(self, outputs: dict[str, Any], *, scratch: tuple[str, ...] = ()) -> None:
         """Record the stage as done: its outputs, and the size and sha256 of every file in
         the folder (but the top-level ``scratch`` folders, e.g. training checkpoints).
@@ -304,61 +312,22 @@ class StageDir:
         )
 
 
-@contextlib.contextmanager
 def hold_lock(
     lock_path: Path, *, what: str, run: str, wait: bool = True, on_wait=None
-) -> Iterator[None]:
-    """Hold ``lock_path`` exclusively (``flock``: released by the OS even after ``kill -9``).
+) -> contextlib.AbstractContextManager[None]:
+    """Hold ``lock_path`` exclusively: ``flock`` (released by the OS even after ``kill -9``),
+    or lock files on a shared file system (``MSMKIT_LOCK=file``; see :mod:`msmkit.run.locks`).
     ``on_wait(holder)`` is called once if another process has it; with ``wait=False`` that is
     a RunError naming the holder instead."""
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = _holder(lock_path)
-            if not wait:
-                raise RunError(
-                    f"{what} is being computed by {holder}",
-                    hint="wait for it to finish (rerun without --no-wait to wait)",
-                ) from None
-            if on_wait is not None:
-                on_wait(holder)
-            fcntl.flock(handle, fcntl.LOCK_EX)
-        handle.seek(0)
-        handle.truncate()
-        handle.write(
-            json.dumps(
-                {"pid": os.getpid(), "host": socket.gethostname(), "run": run, "since": now()}
-            )
-        )
-        handle.flush()
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    from msmkit.run import locks
 
-
-def _holder(lock_path: Path) -> str:
-    info = read_json(lock_path)
-    if not info:
-        return "another process"
-    return (
-        f"process {info.get('pid')} on {info.get('host')} "
-        f"(run {info.get('run')!r}, since {info.get('since')})"
-    )
+    return locks.hold_lock(lock_path, what=what, run=run, wait=wait, on_wait=on_wait)
 
 
 def _is_locked(lock_path: Path) -> bool:
-    if not lock_path.exists():
-        return False
-    with open(lock_path, "a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        fcntl.flock(handle, fcntl.LOCK_UN)
-    return False
+    from msmkit.run.locks import is_locked
+
+    return is_locked(lock_path)
 
 
 def dir_size(path: Path) -> int:
@@ -396,8 +365,7 @@ class Store:
         every version of an experiment that ran keeps its stages referenced)."""
         self.refs_dir.mkdir(parents=True, exist_ok=True)
         path = self._ref_path(run_dir)
-        with open(path.with_suffix(".lock"), "a+") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
+        with hold_lock(path.with_suffix(".lock"), what="the store's references", run="refs"):
             ref = read_json(path)
             names = sorted(set(ref.get("stages", [])) | set(stages))
             write_json_atomic(
