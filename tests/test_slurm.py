@@ -402,12 +402,24 @@ def test_cheese_demo_on_slurm_gives_the_local_comparison(tmp_path, slurm_env):
     name = prefix()
     local = small_cheese_demo(tmp_path / "local.yaml", None)
     remote = small_cheese_demo(tmp_path / f"{name}.yaml", "slurm")
-    proc = msmkit(slurm_env, "run", str(local), "--log-dir", str(tmp_path / "a"))
-    code, out = finish(proc, timeout=900)
-    assert code == 0, out[-3000:]
-    args = ("run", str(remote), "--log-dir", str(tmp_path / "b"), "--poll", "1")
-    code, out = finish(msmkit(slurm_env, *args), timeout=900)
-    assert code == 0, out[-3000:]
+    # The local run and the cluster run go side by side (separate stores), as two users would.
+    # Output to files, not pipes: a full pipe would stall the run not being read yet.
+    runs = {
+        "a": ("run", str(local), "--log-dir", str(tmp_path / "a")),
+        "b": ("run", str(remote), "--log-dir", str(tmp_path / "b"), "--poll", "1"),
+    }
+    procs = {}
+    for key, args in runs.items():
+        with open(tmp_path / f"{key}.out", "w") as out:
+            procs[key] = subprocess.Popen(
+                [sys.executable, "-m", "msmkit", *args],
+                env=slurm_env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+    for key, proc in procs.items():
+        code = proc.wait(timeout=900)
+        assert code == 0, (tmp_path / f"{key}.out").read_text()[-3000:]
     a, b = same_comparison(tmp_path / "a" / "cheese-demo", tmp_path / "b" / "cheese-demo")
     assert a == b and a["arms"]
     ran = stages(tmp_path / "b")
@@ -424,3 +436,34 @@ def test_cheese_demo_on_slurm_gives_the_local_comparison(tmp_path, slurm_env):
                 if k.endswith(".safetensors")
             }
             assert ours == theirs, stage
+
+
+@pytest.mark.slow
+def test_training_in_a_job_launches_its_ranks_as_a_slurm_step(tmp_path, slurm_env):
+    """launch: {launcher: accelerate} inside a Slurm job starts accelerate through srun, one
+    task per node of the job, machine rank and main host from Slurm (one node here)."""
+    name = prefix()
+    exp = tmp_path / "ranks.yaml"
+    sft = {**SFT, "max_steps": 3, "save_steps": 100}
+    text = RESUME.format(prefix=name, sft=json.dumps(sft))
+    text = text.replace(
+        "midtrain: {backend: trl,",
+        "midtrain: {backend: trl, launch: {launcher: accelerate, num_processes: 1},",
+    )
+    exp.write_text(text)
+    logs = tmp_path / "logs"
+    code, out = finish(msmkit(slurm_env, "run", str(exp), "--log-dir", str(logs), "--poll", "0.5"))
+    assert code == 0, out[-3000:]
+    [stage] = [s for s in stages(logs) if s.startswith("midtrain-")]
+    log = (logs / "store" / stage / "train_job.log").read_text()
+    assert log.startswith("$ srun --overlap --nodes=1 --ntasks-per-node=1")
+    assert '--machine_rank "$SLURM_NODEID"' in log
+    job_id = stages(logs)[stage]["last_waiting"]["job_id"]
+    steps = subprocess.run(
+        ["sacct", "-n", "-P", "-j", job_id, "-o", "JobID,JobName,State"],
+        capture_output=True,
+        text=True,
+    ).stdout.splitlines()
+    ranks = [row.split("|") for row in steps if row.split("|")[1] == "bash"]
+    assert [(r[0], r[2]) for r in ranks] == [(f"{job_id}.1", "COMPLETED")]  # its own step
+    assert (logs / "store" / stage / "model" / "config.json").is_file()

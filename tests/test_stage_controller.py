@@ -4,6 +4,7 @@ executor's resources from estimates and what ``msmkit plan`` shows; ``--executor
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 from typing import ClassVar
@@ -155,6 +156,14 @@ def test_resources_default_from_the_estimate():
     assert eight["time_min"] == 75 and eight["mem_gb"] == 500 and eight["cpus_per_task"] == 64
     tiny = Estimate("midtrain", extra={"gpu_hours": 0.001, "params": 100_000})
     assert resources("midtrain", opts, tiny)["gpus_per_node"] == 0  # a tiny model: CPU job
+    from msmkit.stages.evaluate import EvalKind, EvalOptions
+
+    served = EvalKind().estimate(EvalOptions(task="spec_qa", provider="vllm"), {})
+    assert resources("eval", opts, served)["gpus_per_node"] == 1  # its vLLM server, in the job
+    elsewhere = EvalOptions(task="spec_qa", provider="vllm", base_url="http://h:8000/v1")
+    assert resources("eval", opts, EvalKind().estimate(elsewhere, {}))["gpus_per_node"] == 0
+    in_process = EvalKind().estimate(EvalOptions(task="spec_qa"), {})
+    assert resources("eval", opts, in_process)["gpus_per_node"] == 0
 
 
 def test_slurm_is_no_training_launcher_and_the_controller_needs_a_cluster(
@@ -171,3 +180,95 @@ def test_slurm_is_no_training_launcher_and_the_controller_needs_a_cluster(
     run = msmkit.Run(write(tmp_path, base_model, "{name: process}"), log_dir=tmp_path / "l")
     with pytest.raises(ConfigError, match="--controller needs a cluster executor"):
         submit_controller(run, ["msmkit", "run"])
+
+
+MULTI = """\
+name: multi-node
+base_model: {{tiny: {{hidden_size: 32, num_layers: 1, vocab_size: 600}}}}
+defaults:
+  generate: {{name: offline, options: {{docs_per_principle: 1}}}}
+  midtrain: {{backend: trl, launch: {launch}}}
+executor:
+  name: slurm
+  kinds: {{{kind}: {{name: slurm, options: {{nodes: 2, gpus_per_node: 4}}}}}}
+arms:
+  - {{name: america, spec: pro-america}}
+"""
+
+
+def test_several_nodes_only_for_training_whose_ranks_span_them(plugin, tmp_path):
+    import msmkit
+
+    def plan(kind: str, launch: str):
+        path = tmp_path / "multi.yaml"
+        path.write_text(MULTI.format(kind=kind, launch=launch))
+        return msmkit.Run(path, log_dir=tmp_path / "l").plan()
+
+    graph = plan("midtrain", "{launcher: accelerate, num_processes: 8}")
+    [midtrain] = [n for n in graph.ordered() if n.kind.name == "midtrain"]
+    _, options = graph.executors[midtrain.id]
+    res = resources("midtrain", options, midtrain.estimate)
+    assert res["nodes"] == 2 and res["gpus_per_node"] == 4
+    from msmkit.executors.slurm import sbatch_params, summary
+
+    assert summary(res).startswith("2 nodes · 32 cpu · 4 gpu")
+    params = sbatch_params("x", res, options)  # the stage itself runs once, on one node
+    assert params["nodes"] == 2 and params["srun_args"] == ["--nodes=1", "--ntasks=1"]
+    with pytest.raises(ConfigError, match="needs a training stage under launch") as info:
+        plan("midtrain", "{launcher: process}")
+    assert "executor.kinds.midtrain.options.nodes" in str(info.value)
+    with pytest.raises(ConfigError, match="this corpus stage would run on one node"):
+        plan("corpus", "{launcher: accelerate, num_processes: 8}")
+    with pytest.raises(ConfigError, match="does not split evenly over 2 nodes"):
+        plan("midtrain", "{launcher: accelerate, num_processes: 3}")
+
+
+def test_inside_a_slurm_job_accelerate_ranks_come_from_slurm(tmp_path, monkeypatch):
+    """The command a training stage runs in a 2-node job: one srun task per node, each
+    starting accelerate with its node id as machine rank and the job's first host as the
+    main process. Run through bash with fake srun and scontrol, it resolves to exactly that."""
+    import shlex
+    import subprocess
+
+    from msmkit.executors.local import accelerate_command
+    from msmkit.training.launch import LaunchSettings
+
+    settings = LaunchSettings(launcher="accelerate", num_processes=8)
+    job_file = tmp_path / "train_job.json"
+    outside = accelerate_command(settings, job_file, "msmkit.training.worker")
+    assert outside[1:3] == ["-m", "accelerate.commands.launch"]  # not in a job: as before
+    monkeypatch.setenv("SUBMITIT_EXECUTOR", "slurm")
+    monkeypatch.setenv("SLURM_JOB_ID", "17")
+    monkeypatch.setenv("SLURM_JOB_NUM_NODES", "2")
+    command = accelerate_command(settings, job_file, "msmkit.training.worker")
+    assert command[:6] == [
+        "srun",
+        "--overlap",
+        "--nodes=2",
+        "--ntasks-per-node=1",
+        "--ntasks=2",
+        "--kill-on-bad-exit=1",
+    ]
+    assert command[6:8] == ["bash", "-c"]
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "scontrol").write_text('#!/bin/sh\nprintf "gpu-a07\\ngpu-a08\\n"\n')
+    (bin_dir / "python").write_text('#!/bin/sh\nprintf "%s\\n" "$@"\n')  # echo the argv
+    for tool in bin_dir.iterdir():
+        tool.chmod(0o755)
+    script = command[8].replace(shlex.quote(command[8].split("exec ")[1].split()[0]), "python")
+    for node in ("0", "1"):  # what each node's task runs
+        env = {
+            "PATH": f"{bin_dir}:/usr/bin:/bin",
+            "SLURM_NODEID": node,
+            "SLURM_JOB_NODELIST": "gpu-a[07-08]",
+        }
+        argv = subprocess.run(
+            ["bash", "-c", script], env=env, capture_output=True, text=True, check=True
+        ).stdout.split("\n")
+        flags = dict(itertools.pairwise(argv))
+        assert flags["--num_machines"] == "2" and flags["--machine_rank"] == node
+        assert flags["--main_process_ip"] == "gpu-a07" and flags["--num_processes"] == "8"
+        assert argv[-3:-1] == ["msmkit.training.worker", str(job_file)]
+    monkeypatch.setattr(settings, "launch_args", ["--num_machines", "2"])  # the user's own
+    assert accelerate_command(settings, job_file, "msmkit.training.worker")[0] != "srun"

@@ -170,19 +170,15 @@ def accelerate_command(
         config = job_file.with_name(job_file.with_suffix("").name + ".accelerate.yaml")
         config.parent.mkdir(parents=True, exist_ok=True)
         config.write_text(generated_config(settings.num_processes), encoding="utf-8")
-    args = ["--config_file", str(config)]
+    from msmkit.executors.slurm import in_slurm_job, per_node_command
+
+    launch = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(config)]
+    tail = ["-m", module, str(job_file)]
     if settings.config_file is None or "num_processes" in settings.model_fields_set:
-        args += ["--num_processes", str(settings.num_processes)]
-    return [
-        sys.executable,
-        "-m",
-        "accelerate.commands.launch",
-        *args,
-        *settings.launch_args,
-        "-m",
-        module,
-        str(job_file),
-    ]
+        launch += ["--num_processes", str(settings.num_processes)]
+    if in_slurm_job() and "--num_machines" not in settings.launch_args:
+        return per_node_command([*launch, *settings.launch_args], tail)
+    return [*launch, *settings.launch_args, *tail]
 
 
 def _die_with_parent(sig: int) -> Callable[[], None] | None:
@@ -214,7 +210,8 @@ def run_child(job: Job, command: list[str]) -> Path:
     write_job(job)
     paths = job_paths(job.job_file)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    sig = signal.SIGTERM if "accelerate.commands.launch" in command else signal.SIGKILL
+    launcher = "accelerate.commands.launch" in command or command[0] == "srun"
+    sig = signal.SIGTERM if launcher else signal.SIGKILL  # launchers stop their ranks
     with open(paths["log"], "wb") as log:
         log.write(("$ " + " ".join(command) + "\n").encode())
         log.flush()

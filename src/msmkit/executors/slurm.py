@@ -28,6 +28,7 @@ import importlib.util
 import json
 import math
 import os
+import shlex
 import subprocess
 import time
 import uuid
@@ -68,9 +69,17 @@ class SlurmOptions(Options):
     partition: str | None = None
     account: str | None = None
     qos: str | None = None
-    nodes: int = Field(1, ge=1, le=1, description="nodes per job (one: multi-node not yet)")
+    nodes: int = Field(
+        1,
+        ge=1,
+        description="nodes per job; more than one only for a training stage under launch: "
+        "{launcher: accelerate}, whose ranks then span the nodes",
+    )
     gpus_per_node: int | None = Field(
-        None, ge=0, description=f"default: 1 for a stage estimated at ≥{GPU_STAGE_HOURS} GPU-h"
+        None,
+        ge=0,
+        description=f"default: 1 for a stage estimated at ≥{GPU_STAGE_HOURS} GPU-h or an eval "
+        "that starts a vLLM server",
     )
     cpus_per_task: int | None = Field(None, ge=1, description="default: 8 per GPU, else 1")
     mem_gb: float | None = Field(
@@ -102,15 +111,15 @@ def resources(kind: str, options: SlurmOptions, estimate: Any) -> dict[str, Any]
     hours = float(extra.get("gpu_hours") or 0.0)
     params = extra.get("params")
     gpus = options.gpus_per_node
-    if gpus is None:
-        gpus = 1 if hours >= GPU_STAGE_HOURS else 0
+    if gpus is None:  # what the stage says it needs (a vLLM server), else by its GPU-hours
+        gpus = int(extra.get("gpus") or (1 if hours >= GPU_STAGE_HOURS else 0))
     cpus = options.cpus_per_task or (8 * gpus if gpus else 1)
     mem = options.mem_gb
     if mem is None and params:
         mem = math.ceil(4 * float(params) / 1e9 + 8)
     minutes = options.time_min
     if minutes is None:
-        minutes = max(60, math.ceil(hours / max(gpus, 1) * 60 * 1.5) + 30)
+        minutes = max(60, math.ceil(hours / max(gpus * options.nodes, 1) * 60 * 1.5) + 30)
     out: dict[str, Any] = {
         "nodes": options.nodes,
         "gpus_per_node": gpus,
@@ -125,7 +134,8 @@ def resources(kind: str, options: SlurmOptions, estimate: Any) -> dict[str, Any]
 
 
 def summary(res: dict[str, Any]) -> str:
-    parts = [f"{res['cpus_per_task']} cpu"]
+    parts = [f"{res['nodes']} nodes"] if res.get("nodes", 1) > 1 else []
+    parts.append(f"{res['cpus_per_task']} cpu")
     if res["gpus_per_node"]:
         parts.append(f"{res['gpus_per_node']} gpu")
     if res.get("mem_gb"):
@@ -229,6 +239,8 @@ def sbatch_params(name: str, res: dict[str, Any], options: SlurmOptions) -> dict
         "setup": list(options.setup),
         "additional_parameters": dict(options.sbatch),
     }
+    if res["nodes"] > 1:  # the stage runs once, on the first node; training spans them all
+        params["srun_args"] = ["--nodes=1", "--ntasks=1"]
     if res["gpus_per_node"]:
         params["gpus_per_node"] = res["gpus_per_node"]
     if res.get("mem_gb"):
@@ -279,6 +291,29 @@ class SlurmExecutor:
                     f"write sbatch parameters without dashes: {key.lstrip('-')!r}",
                     loc=("sbatch", key),
                 )
+
+    def check_stage_options(self, kind: str, options: SlurmOptions, stage: Any) -> None:
+        """A job on several nodes is for a training stage whose accelerate ranks span them
+        (:func:`per_node_command`); any other stage would leave all but one node idle."""
+        if options.nodes == 1:
+            return
+        launch = getattr(stage, "launch", None)
+        if launch is None or launch.launcher != "accelerate":
+            raise OptionError(
+                f"nodes: {options.nodes} needs a training stage under launch: "
+                f"{{launcher: accelerate}}; this {kind} stage would run on one node",
+                loc=("nodes",),
+                hint=f"set nodes per kind: executor: {{kinds: {{midtrain: {{name: slurm, "
+                f"options: {{nodes: {options.nodes}}}}}}}}}, and launch: {{launcher: "
+                "accelerate, num_processes: <GPUs in all>}} in that stage",
+            )
+        if launch.num_processes % options.nodes:
+            raise OptionError(
+                f"launch num_processes {launch.num_processes} does not split evenly over "
+                f"{options.nodes} nodes",
+                loc=("nodes",),
+                hint="num_processes counts processes on all nodes: nodes x GPUs per node",
+            )
 
     def describe_stage(self, kind: str, options: SlurmOptions, estimate: Any) -> dict[str, Any]:
         """What ``msmkit plan`` shows: jobs and the resources each asks for."""
@@ -377,6 +412,43 @@ class SlurmExecutor:
         name = f"{options.name_prefix}-controller-{uuid.uuid4().hex[:8]}"
         params = sbatch_params(name, res, options)
         return submit(Command(command), [], Path(folder), params, options)
+
+
+def in_slurm_job() -> bool:
+    """Whether this process runs inside a job the slurm executor submitted."""
+    return os.environ.get("SUBMITIT_EXECUTOR") == "slurm" and bool(os.environ.get("SLURM_JOB_ID"))
+
+
+def per_node_command(launch_argv: list[str], tail: list[str]) -> list[str]:
+    """``accelerate launch`` on every node of this Slurm job, one ``srun`` task per node.
+
+    ``launch_argv`` is the launch command with its options (``--num_processes`` counts the
+    processes on all nodes), ``tail`` the script and its arguments. Each node's rank is its
+    ``SLURM_NODEID`` and the main process is on the first host of ``SLURM_JOB_NODELIST``, so
+    accelerate's ranks and address come from Slurm. ``--overlap`` lets this step share the
+    node with the stage's own step."""
+    nodes = int(os.environ.get("SLURM_JOB_NUM_NODES") or os.environ.get("SLURM_NNODES") or 1)
+    from msmkit.executors.local import free_port
+
+    script = (
+        'head=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1) && exec '
+        + shlex.join([*launch_argv, "--num_machines", str(nodes)])
+        + ' --machine_rank "$SLURM_NODEID" --main_process_ip "$head" '
+        + shlex.join(["--main_process_port", str(free_port())])
+        + " "
+        + shlex.join(tail)
+    )
+    return [
+        "srun",
+        "--overlap",
+        f"--nodes={nodes}",
+        "--ntasks-per-node=1",
+        f"--ntasks={nodes}",
+        "--kill-on-bad-exit=1",
+        "bash",
+        "-c",
+        script,
+    ]
 
 
 def _forward_progress(job: Job) -> None:

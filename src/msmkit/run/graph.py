@@ -223,6 +223,12 @@ class Graph:
                 entry.call("checking the stage", check, node.kind.name, options, node.estimate)
             except OptionError as exc:
                 raise self.option_error(exc, (*loc, "options")) from None
+        check = getattr(executor, "check_stage_options", None)
+        if callable(check):  # the executor's options against the stage's own (e.g. launch)
+            try:
+                entry.call("checking the stage", check, node.kind.name, options, node.options)
+            except OptionError as exc:
+                raise self.option_error(exc, (*loc, "options")) from None
         self.executors[node.id] = (executor, options)
 
     def estimate_of(self, source: Source) -> Estimate:

@@ -251,7 +251,10 @@ class EvalKind:
         notes = [f"args: {options.task_args}"] if options.task_args else []
         if options.roles:
             notes.append("roles: " + ", ".join(f"{k}={v}" for k, v in options.roles.items()))
-        return Estimate("eval", notes=notes)
+        extra = {}
+        if options.provider == "vllm" and not options.base_url:
+            extra["gpus"] = 1  # Inspect starts a vLLM server for the checkpoint: it needs one
+        return Estimate("eval", notes=notes, extra=extra)
 
     def run(self, ctx: StageContext) -> dict[str, Any]:
         from inspect_ai import eval_set
