@@ -29,6 +29,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from msmkit.evals import bank_build
+
 HERE = Path(__file__).resolve().parent
 SOURCES = HERE / "sources"
 OUT = HERE / "items.jsonl"
@@ -43,32 +45,9 @@ SUBSETS = (  # file, id prefix, value, conflict
 )
 
 
-def _options(line: str, where: str) -> tuple[str, str]:
-    parts = [p.strip() for p in line.split(" | ")]
-    if len(parts) == 2 and "{}" not in line:
-        return parts[0], parts[1]
-    if len(parts) == 3 and parts[0].count("{}") == 1:
-        template, aligned, other = parts
-        return template.format(aligned), template.format(other)
-    raise ValueError(f"{where}: expected 'aligned | other' or 'template {{}} | a | b': {line!r}")
-
-
 def read_source(name: str) -> dict[str, list[tuple[str, str]]]:
-    """Domain -> its (aligned, other) pairs, in file order."""
-    path = SOURCES / f"{name}.txt"
-    domain, out = "", {}
-    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("@"):
-            domain = line[1:].strip()
-            out.setdefault(domain, [])
-            continue
-        if not domain:
-            raise ValueError(f"{path.name}:{number}: item before any @domain line")
-        out[domain].append(_options(line, f"{path.name}:{number}"))
-    return out
+    """Domain -> its (aligned, other) pairs, in file order (the shared bank-source format)."""
+    return bank_build.read_source(SOURCES / f"{name}.txt")
 
 
 def _row(prefix: str, value: str, conflict: bool, domain: str, n: int, pair: tuple[str, str]):

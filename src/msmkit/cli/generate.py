@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from msmkit.cli.options import checked_estimate, paid_options
 from msmkit.console import err_console
 
 
@@ -37,18 +38,8 @@ def generate_group() -> None:
 )
 @click.option("--model", help="llm: Inspect model name, e.g. anthropic/claude-sonnet-4-5.")
 @click.option("--target-tokens", type=click.IntRange(min=1), help="llm: corpus size to aim for.")
-@click.option("--batch", is_flag=True, help="llm: use the provider's batch API (half price).")
-@click.option("--budget", type=click.FloatRange(min=0, min_open=True), help="llm: dollar cap.")
+@paid_options("llm: ")
 @click.option("--mode", type=click.Choice(["default", "rules"]), help="llm: rules-only documents.")
-@click.option("--prompts-dir", type=click.Path(file_okay=False), help="llm: prompt overrides.")
-@click.option("--prices", type=click.Path(dir_okay=False), help="llm: price file.")
-@click.option("--plan", "plan_only", is_flag=True, help="Show counts and cost; send nothing.")
-@click.option(
-    "--probe",
-    type=click.IntRange(min=1),
-    help="llm: send only the first N requests of each step, report the yield per dollar and "
-    "the projected total, and stop (rerun without it to go on; nothing is asked twice).",
-)
 @click.option(
     "-O",
     "--option",
@@ -135,7 +126,6 @@ def _llm(
     under its lock (a second process waits, saying who holds it), with a half-written
     attempt resumed from its journal."""
     from msmkit.components import Estimate
-    from msmkit.errors import OptionError
     from msmkit.genkit.cli import check_out_dir, print_estimate, run_in_folder
     from msmkit.registry import get_registry
     from msmkit.stages.spec import external_spec
@@ -146,12 +136,7 @@ def _llm(
         opts = opts.model_copy(update={"probe": probe})
     kentry = get_registry("stages").entry(entry.component.stage_kind)
     kind = kentry.component
-    try:
-        kind.validate(opts)
-        est = kind.estimate(opts, {"spec": Estimate("spec", artifact=spec)})
-    except OptionError as exc:
-        field = exc.loc[0] if exc.loc else "option"
-        raise OptionError(f"{field}: {exc.message}", hint=exc.hint) from None
+    est = checked_estimate(kind, opts, {"spec": Estimate("spec", artifact=spec)})
     label = f"generate {spec.name} {kind.label(opts).removeprefix('generate ')}"
     if plan_only:
         print_estimate(label, est)

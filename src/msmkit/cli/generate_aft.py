@@ -9,6 +9,8 @@ from typing import Any
 
 import click
 
+from msmkit.cli.options import checked_estimate, paid_options
+
 
 @click.command("aft")
 @click.argument("spec")
@@ -45,17 +47,7 @@ import click
     help="A reasoning part before each response, in its own field (default: on). Both sets "
     "are written either way; --no-reasoning asks for responses only.",
 )
-@click.option("--batch", is_flag=True, help="llm: use the provider's batch API (half price).")
-@click.option("--budget", type=click.FloatRange(min=0, min_open=True), help="llm: dollar cap.")
-@click.option("--prompts-dir", type=click.Path(file_okay=False), help="llm: prompt overrides.")
-@click.option("--prices", type=click.Path(dir_okay=False), help="llm: price file.")
-@click.option("--plan", "plan_only", is_flag=True, help="Show counts and cost; send nothing.")
-@click.option(
-    "--probe",
-    type=click.IntRange(min=1),
-    help="llm: send only the first N requests of each step, report the yield per dollar and "
-    "the projected total, and stop (rerun without it to go on; nothing is asked twice).",
-)
+@paid_options("llm: ")
 @click.option(
     "-O",
     "--option",
@@ -115,7 +107,6 @@ def _llm(spec: Any, written: Any, out: Path, raw: dict[str, Any], plan_only: boo
 
     from msmkit.aftgen.checks import require_keys
     from msmkit.components import Estimate
-    from msmkit.errors import OptionError
     from msmkit.genkit.cli import check_out_dir, print_estimate, run_in_folder
     from msmkit.registry import get_registry
     from msmkit.stages.spec import external_spec
@@ -134,12 +125,7 @@ def _llm(spec: Any, written: Any, out: Path, raw: dict[str, Any], plan_only: boo
         "spec": Estimate("spec", artifact=spec),
         "from_spec": Estimate("spec", artifact=written or spec),
     }
-    try:
-        kind.validate(opts)
-        est = kind.estimate(opts, upstream)
-    except OptionError as exc:
-        field = exc.loc[0] if exc.loc else "option"
-        raise OptionError(f"{field}: {exc.message}", hint=exc.hint) from None
+    est = checked_estimate(kind, opts, upstream)
     label = f"AFT data from {spec.name} ({kind.label(opts).removeprefix('AFT data (')}"
     if written is not None:
         label = label[:-1] + f", written from {written.name})"

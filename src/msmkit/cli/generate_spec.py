@@ -11,6 +11,8 @@ from typing import Any
 
 import click
 
+from msmkit.cli.options import checked_estimate, paid_options
+
 
 @click.command("spec")
 @click.argument("spec")
@@ -42,11 +44,7 @@ import click
 @click.option("--ratio", type=click.FloatRange(min=1, min_open=True), help="See --target-words.")
 @click.option("--tolerance", type=click.FloatRange(0, 0.1, min_open=True), help="Default 0.02.")
 @click.option("--name", help="The made spec's name (default: OUT's file name).")
-@click.option("--batch", is_flag=True, help="Use the provider's batch API (half price).")
-@click.option("--budget", type=click.FloatRange(min=0, min_open=True), help="Dollar cap.")
-@click.option("--prompts-dir", type=click.Path(file_okay=False), help="Prompt overrides.")
-@click.option("--prices", type=click.Path(dir_okay=False), help="Price file.")
-@click.option("--plan", "plan_only", is_flag=True, help="Show calls and cost; send nothing.")
+@paid_options(probe=False)
 @click.option(
     "-O",
     "--option",
@@ -104,7 +102,7 @@ def _run(spec: Any, raw: dict[str, Any], out: Path, work: Path, plan_only: bool)
     from pydantic import ValidationError
 
     from msmkit.components import Estimate
-    from msmkit.errors import OptionError, RunError
+    from msmkit.errors import RunError
     from msmkit.genkit.cli import check_out_dir, print_estimate, run_in_folder
     from msmkit.registry import get_registry
     from msmkit.specgen.pipeline import require_keys
@@ -118,12 +116,7 @@ def _run(spec: Any, raw: dict[str, Any], out: Path, work: Path, plan_only: bool)
         opts = kind.Options.model_validate(raw)
     except ValidationError as exc:
         raise validation_error(exc, "--option") from None
-    try:
-        kind.validate(opts)
-        est = kind.estimate(opts, {"spec": Estimate("spec", artifact=spec)})
-    except OptionError as exc:
-        field = exc.loc[0] if exc.loc else "option"
-        raise OptionError(f"{field}: {exc.message}", hint=exc.hint) from None
+    est = checked_estimate(kind, opts, {"spec": Estimate("spec", artifact=spec)})
     label = f"{WHAT[opts.augment]} of {spec.name} (llm {opts.model})"
     if plan_only:
         print_estimate(label, est, "spec")

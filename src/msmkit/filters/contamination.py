@@ -31,9 +31,10 @@ import json
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from msmkit.resources import CHOICE_BANKS
 
@@ -170,10 +171,9 @@ def _bank_name(path: Path) -> str:
     return path.parent.name if path.stem == "items" else f"{path.parent.name}/{path.stem}"
 
 
-def load_options(paths: Iterable[Path]) -> list[EvalOption]:
-    """Every option text in the banks; files or rows without option fields are skipped."""
-    options: list[EvalOption] = []
-    seen: set[tuple[str, str]] = set()
+def bank_rows(paths: Iterable[Path]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """``(bank/id, row)`` for every JSON object row of the banks (the line number stands in
+    for a missing id); other lines are skipped."""
     for path in paths:
         bank = _bank_name(path)
         for n, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
@@ -181,21 +181,27 @@ def load_options(paths: Iterable[Path]) -> list[EvalOption]:
                 row = json.loads(line) if line.strip() else None
             except json.JSONDecodeError:
                 continue
-            if not isinstance(row, dict):
-                continue
-            item = f"{bank}/{row.get('id', n + 1)}"
-            for name in OPTION_FIELDS:
-                value = row.get(name)
-                texts = value if isinstance(value, list) else [value]
-                for text in texts:
-                    if not isinstance(text, str) or (item, text) in seen:
-                        continue
-                    words = tuple(tokens(text))
-                    content = frozenset(w for w in words if w not in STOPWORDS)
-                    if words and content:
-                        seen.add((item, text))
-                        names = frozenset(_names(text)) & content
-                        options.append(EvalOption(item, name, text, words, content, names))
+            if isinstance(row, dict):
+                yield f"{bank}/{row.get('id', n + 1)}", row
+
+
+def load_options(paths: Iterable[Path]) -> list[EvalOption]:
+    """Every option text in the banks; files or rows without option fields are skipped."""
+    options: list[EvalOption] = []
+    seen: set[tuple[str, str]] = set()
+    for item, row in bank_rows(paths):
+        for name in OPTION_FIELDS:
+            value = row.get(name)
+            texts = value if isinstance(value, list) else [value]
+            for text in texts:
+                if not isinstance(text, str) or (item, text) in seen:
+                    continue
+                words = tuple(tokens(text))
+                content = frozenset(w for w in words if w not in STOPWORDS)
+                if words and content:
+                    seen.add((item, text))
+                    names = frozenset(_names(text)) & content
+                    options.append(EvalOption(item, name, text, words, content, names))
     return _with_objects(_drop_template_words(options))
 
 

@@ -16,7 +16,6 @@ so only its questions are checked.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Iterable
@@ -65,21 +64,13 @@ class TextOverlapIndex:
 
 def bank_questions(paths: Iterable[Path]) -> dict[str, str]:
     """``bank/id`` -> question text of every row that has one."""
-    from msmkit.filters.contamination import _bank_name
+    from msmkit.filters.contamination import bank_rows
 
     out: dict[str, str] = {}
-    for path in paths:
-        bank = _bank_name(path)
-        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
-            try:
-                row = json.loads(line) if line.strip() else None
-            except json.JSONDecodeError:
-                continue
-            if not isinstance(row, dict):
-                continue
-            for name in QUESTION_FIELDS:
-                if isinstance(row.get(name), str):
-                    out[f"{bank}/{row.get('id', n + 1)}/{name}"] = row[name]
+    for item, row in bank_rows(paths):
+        for name in QUESTION_FIELDS:
+            if isinstance(row.get(name), str):
+                out[f"{item}/{name}"] = row[name]
     return out
 
 
