@@ -170,14 +170,14 @@ def accelerate_command(
         config = job_file.with_name(job_file.with_suffix("").name + ".accelerate.yaml")
         config.parent.mkdir(parents=True, exist_ok=True)
         config.write_text(generated_config(settings.num_processes), encoding="utf-8")
-    from msmkit.executors.slurm import in_slurm_job, per_node_command
+    from msmkit.executors.slurm_ranks import in_slurm_job, per_node_command
 
     launch = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(config)]
     tail = ["-m", module, str(job_file)]
     if settings.config_file is None or "num_processes" in settings.model_fields_set:
         launch += ["--num_processes", str(settings.num_processes)]
     if in_slurm_job() and "--num_machines" not in settings.launch_args:
-        return per_node_command([*launch, *settings.launch_args], tail)
+        return per_node_command([*launch, *settings.launch_args], tail, free_port())
     return [*launch, *settings.launch_args, *tail]
 
 

@@ -28,7 +28,6 @@ import importlib.util
 import json
 import math
 import os
-import shlex
 import subprocess
 import time
 import uuid
@@ -412,43 +411,6 @@ class SlurmExecutor:
         name = f"{options.name_prefix}-controller-{uuid.uuid4().hex[:8]}"
         params = sbatch_params(name, res, options)
         return submit(Command(command), [], Path(folder), params, options)
-
-
-def in_slurm_job() -> bool:
-    """Whether this process runs inside a job the slurm executor submitted."""
-    return os.environ.get("SUBMITIT_EXECUTOR") == "slurm" and bool(os.environ.get("SLURM_JOB_ID"))
-
-
-def per_node_command(launch_argv: list[str], tail: list[str]) -> list[str]:
-    """``accelerate launch`` on every node of this Slurm job, one ``srun`` task per node.
-
-    ``launch_argv`` is the launch command with its options (``--num_processes`` counts the
-    processes on all nodes), ``tail`` the script and its arguments. Each node's rank is its
-    ``SLURM_NODEID`` and the main process is on the first host of ``SLURM_JOB_NODELIST``, so
-    accelerate's ranks and address come from Slurm. ``--overlap`` lets this step share the
-    node with the stage's own step."""
-    nodes = int(os.environ.get("SLURM_JOB_NUM_NODES") or os.environ.get("SLURM_NNODES") or 1)
-    from msmkit.executors.local import free_port
-
-    script = (
-        'head=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1) && exec '
-        + shlex.join([*launch_argv, "--num_machines", str(nodes)])
-        + ' --machine_rank "$SLURM_NODEID" --main_process_ip "$head" '
-        + shlex.join(["--main_process_port", str(free_port())])
-        + " "
-        + shlex.join(tail)
-    )
-    return [
-        "srun",
-        "--overlap",
-        f"--nodes={nodes}",
-        "--ntasks-per-node=1",
-        f"--ntasks={nodes}",
-        "--kill-on-bad-exit=1",
-        "bash",
-        "-c",
-        script,
-    ]
 
 
 def _forward_progress(job: Job) -> None:
