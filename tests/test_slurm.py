@@ -374,14 +374,16 @@ def test_a_requeued_training_job_resumes_from_its_checkpoint(tmp_path, slurm_env
 
 
 def small_cheese_demo(path: Path, executor: str | None) -> Path:
-    """experiments/cheese-demo.yaml (both arms) with one document per principle, one epoch
-    and 1 eval item per domain: every stage of the pipeline, in little time."""
+    """experiments/cheese-demo.yaml (both arms) with one document per principle, a smaller
+    tiny model, four training steps and 1 eval item per domain: every stage of the
+    pipeline, in little time."""
     import yaml
 
     data = yaml.safe_load((HERE.parent / "experiments" / "cheese-demo.yaml").read_text())
     data["defaults"]["generate"]["options"]["docs_per_principle"] = 1
+    data["base_model"]["tiny"].update(hidden_size=32, num_layers=1)
     for step in ("midtrain", "aft"):
-        data["defaults"][step]["options"]["sft"]["num_train_epochs"] = 1
+        data["defaults"][step]["options"]["sft"].update(num_train_epochs=1, max_steps=4)
     data["defaults"]["evals"][0]["args"]["limit_per_domain"] = 1
     if executor:
         data["executor"] = {"name": executor, "options": {"name_prefix": path.stem}}
