@@ -43,6 +43,18 @@ def chromium() -> str | None:
     return None
 
 
+def need_chromium() -> None:
+    """Skip the calling test without a browser, or fail it where one is promised (CI installs
+    Debian's Chromium and sets ``MSMKIT_BROWSER_REQUIRED``)."""
+    import pytest
+
+    if chromium() is None:
+        why = "Chromium is not installed (apt-get install -y chromium)"
+        if os.environ.get("MSMKIT_BROWSER_REQUIRED"):
+            pytest.fail(why)
+        pytest.skip(why)
+
+
 class Page:
     """One Chromium with one tab, driven over fds 3 (commands in) and 4 (replies out)."""
 

@@ -418,10 +418,9 @@ def test_runs_merge_by_arm_definition(tmp_path):
 
 
 def test_reports_open_in_headless_chromium_offline_with_every_figure_drawn(matrix, demo, sweep):
-    from headless import chromium, ink, open_page
+    from headless import ink, need_chromium, open_page
 
-    if chromium() is None:
-        pytest.skip("Chromium is not installed (apt-get install -y chromium)")
+    need_chromium()
     for _, files, data in (matrix, demo, sweep):
         page = open_page(files["html"])
         try:

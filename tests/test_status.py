@@ -182,12 +182,11 @@ def test_not_a_run_folder_is_one_clear_error(tmp_path):
 
 
 def test_status_page_runs_its_clock_in_chromium_without_errors(run):
-    from headless import chromium, open_page
+    from headless import need_chromium, open_page
 
     from msmkit.report.status_page import write_status_page
 
-    if chromium() is None:
-        pytest.skip("Chromium is not installed (apt-get install -y chromium)")
+    need_chromium()
     page = open_page(write_status_page(run))
     try:
         first = page.evaluate("document.querySelector('[data-since]').textContent")
