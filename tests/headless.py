@@ -202,3 +202,21 @@ def ink(image: Any) -> float:
     gray = image.convert("L")
     dark = sum(count for value, count in enumerate(gray.histogram()) if value < 235)
     return dark / (gray.width * gray.height)
+
+
+def check_report_page(html: Path, figure_ids: list[str]) -> None:
+    """Open a report page offline and assert what a reader needs: no request but the page,
+    no console error, every figure drawn (sized and inked) and the header not a blank box."""
+    page = open_page(html)
+    try:
+        assert page.requests() == [Path(html).resolve().as_uri()]  # nothing else fetched
+        assert page.console_errors() == []
+        boxes = page.boxes("figure.fig svg")
+        assert sorted(b["id"] for b in boxes) == sorted(figure_ids)
+        for box in boxes:
+            assert box["width"] > 200 and box["height"] > 100, box
+            assert ink(page.screenshot(box)) > 0.02, box["id"]
+        header = page.boxes("header")[0]
+        assert ink(page.screenshot(header)) < 0.2
+    finally:
+        page.close()

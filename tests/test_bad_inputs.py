@@ -129,6 +129,15 @@ CASES = {
         edit("seed: 0", f"seed: {2**70}"),
         "exp.yaml:2: seed: Input should be less than 4294967296",
     ),
+    "limit_per_domain 0": (
+        edit("top_logprobs: 20", "top_logprobs: 20, limit_per_domain: 0"),
+        "exp.yaml:13: defaults.evals[0].args.limit_per_domain: limit_per_domain must be at "
+        "least 1, got 0",
+    ),
+    "a bank nobody ships": (
+        edit("top_logprobs: 20", "top_logprobs: 20, bank: ood_cheeze"),
+        "exp.yaml:13: defaults.evals[0].args:",
+    ),
     "misspelled experiment field": (
         edit("  aft: {data: cheese}", "  midtrian: {}\n  aft: {data: cheese}"),
         "defaults.midtrian: unknown field (did you mean 'midtrain'?)",

@@ -4,6 +4,7 @@ comparison limited to the declared contrasts and Holm-corrected."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 
 import pytest
@@ -87,3 +88,20 @@ def test_a_sixteen_run_matrix_end_to_end(tmp_path):
     raw = sorted(p["p_value"] for p in pairs)
     assert max(p["p_adjusted"] for p in pairs) >= max(raw)  # Holm never lowers a p-value
     assert any("Holm" in note for note in table["notes"])
+
+    # The run's own report: every arm's rate on the page is the run's, and the page opens
+    # offline in a browser with every figure drawn (skipped without Chromium, as elsewhere).
+    from headless import check_report_page, chromium
+
+    from msmkit.report.build import write_report
+
+    files = write_report([result.run_dir], tmp_path / "report")
+    data = json.loads(files["json"].read_text())
+    shown = data["comparison"]["arms"]
+    for arm in graph.arms:
+        mine, theirs = shown[arm][column], table["arms"][arm][column]
+        assert mine["value"] == pytest.approx(theirs["value"])
+        assert mine["ci95"] == pytest.approx(theirs["ci95"])
+    assert {f["id"] for f in data["figures"]}  # a matrix run is drawn, not only tabled
+    if chromium() is not None:
+        check_report_page(files["html"], [f["id"] for f in data["figures"]])

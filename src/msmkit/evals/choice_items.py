@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from msmkit.errors import ConfigError
+from msmkit.errors import ConfigError, OptionError
 from msmkit.evals.scoring import as_list
 from msmkit.jsonl import read_jsonl
 from msmkit.resources import CHOICE_BANKS, bundled
@@ -167,15 +167,15 @@ def select(items: list[ChoiceItem], field: str, wanted: list[str] | None) -> lis
 
 def _check_int(name: str, value: Any, *, low: int, high: int | None = None) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(f"{name} must be a whole number, got {value!r}")
+        raise OptionError(f"{name} must be a whole number, got {value!r}", loc=(name,))
     if value < low or (high is not None and value > high):
         bound = f"at least {low}" if high is None else f"between {low} and {high}"
-        raise ConfigError(f"{name} must be {bound}, got {value}")
+        raise OptionError(f"{name} must be {bound}, got {value}", loc=(name,))
 
 
 def _check_bool(name: str, value: Any) -> None:
     if not isinstance(value, bool):
-        raise ConfigError(f"{name} must be true or false, got {value!r}")
+        raise OptionError(f"{name} must be true or false, got {value!r}", loc=(name,))
 
 
 def _check_names(name: str, value: Any) -> None:

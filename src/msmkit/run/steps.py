@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from msmkit.errors import OptionError, PrerequisiteError
+from msmkit.errors import ConfigError, OptionError, PrerequisiteError
 from msmkit.experiment import EvalRef
 from msmkit.registry import Entry, get_registry
 
@@ -143,6 +143,8 @@ def check_args(graph: Graph, tentry: Entry, args: dict[str, Any], where: Loc) ->
     except OptionError as exc:
         loc = exc.loc if exc.loc[:1] == ("args",) else ("args", *exc.loc)
         raise graph.option_error(OptionError(exc.message, loc=loc, hint=exc.hint), where) from None
+    except ConfigError as exc:  # the task's own check, which knows no file or line
+        raise graph.error((*where, "args"), exc.message, exc.hint) from None
     except (ValueError, TypeError) as exc:
         raise graph.error((*where, "args"), str(exc)) from None
 
