@@ -289,3 +289,58 @@ def test_plan_counts_and_refusals(tmp_path):
     with pytest.raises(ValueError, match=r"~1,666,666,667 chats; msmkit refuses more than"):
         AftgenSettings(target_tokens=10**12)
     assert est.extra["cost"]["online+cache"] == pytest.approx(est.dollars, abs=1e-3)
+
+
+def test_a_near_duplicate_prompt_is_dropped_before_a_response_is_bought(tmp_path, use):
+    asked: list[str] = []
+
+    def answer(req):
+        text = aft_script.answer(req)
+        if req.step == "responses":
+            asked.append(req.prompt)
+        if req.step == "prompts" and not answer.done:
+            items = json.loads(text.split("<items>")[1].split("</items>")[0])
+            answer.original = items[0]["prompt"]
+            items[1]["prompt"] = answer.original.rstrip("?") + " please?"  # one word added
+            answer.done = True
+            return "<items>" + json.dumps(items) + "</items>"
+        return text
+
+    answer.done = False
+    use(ScriptedExecutor(answer))
+    generate(tmp_path / "d", target=60)
+    near = answer.original.rstrip("?") + " please?"
+    dropped = rows(tmp_path / "d" / "steps" / "dropped.jsonl")
+    assert [d["why"] for d in dropped if d["prompt"] == near] == ["duplicate"]
+    assert report(tmp_path / "d")["steps"]["prompts"]["duplicates"] == 1
+    assert sum(answer.original in a for a in asked) == 1  # the original is answered once
+    assert not any(near in a for a in asked)  # the near-duplicate never is
+
+
+def test_a_token_target_delivers_the_fewest_chats_that_reach_it(tmp_path, use):
+    import math
+
+    use(ScriptedExecutor(aft_script.answer))
+    outputs = generate(tmp_path / "t", target_tokens=3000, tokens_per_chat=60)
+    data = rows(tmp_path / "t" / "data.jsonl")
+    sizes = [  # msmkit's count: characters / 4 of prompt, response and reasoning
+        math.ceil(len(u["content"] + a["content"] + a.get("reasoning", "")) / 4)
+        for u, a in (d["messages"] for d in data)
+    ]
+    assert sum(sizes) >= 3000 > sum(sizes[:-1])  # the last chat is the one that crosses it
+    assert outputs["items"] == len(data) and outputs["tokens"] == sum(sizes)
+
+
+def test_a_round_whose_every_response_is_rejected_fails_the_stage_with_the_reason(tmp_path, use):
+    def answer(req):
+        if req.step == "responses":
+            return "I would rather not write that."  # no <response> block: rejected
+        return aft_script.answer(req)
+
+    use(ScriptedExecutor(answer))
+    with pytest.raises(Exception, match=r"step 'responses': every answer was rejected") as err:
+        generate(tmp_path / "r", target=60)
+    assert "rejected.jsonl" in (getattr(err.value, "hint", "") or "")
+    assert not (tmp_path / "r" / "data.jsonl").exists()
+    rejected = rows(tmp_path / "r" / "steps" / "rejected.jsonl")
+    assert rejected and {r["step"] for r in rejected} == {"responses"}
