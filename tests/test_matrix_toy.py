@@ -76,6 +76,12 @@ def test_a_sixteen_run_matrix_end_to_end(tmp_path):
         "aft": 16,
         "eval": 16,
     }
+    # shared by several arms: the bases, the AFT set, specs, corpora, midtrains (one per
+    # spec x variant x seed, used by both AFT sizes) and the AFT subsets; each arm's own
+    # AFT and eval per seed are its alone
+    shared = [n for n in graph.ordered() if len(n.arms) > 1]
+    assert len(shared) == 2 + 1 + 4 + 4 + 8 + 2 == 21
+    assert {n.kind.name for n in graph.ordered() if len(n.arms) == 1} == {"aft", "eval"}
     assert len(graph.pairs) == 4  # spec contrast for every variant x AFT size
     result = run.execute()
     assert result.complete, result.failed

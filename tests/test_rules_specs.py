@@ -88,5 +88,23 @@ def test_specs_list_shows_the_library():
     names = {spec.name for spec in list_specs()}
     assert {
         "rules", "rules-value-augmented", "rules-rule-augmented", "general",
-        "philosophy-anti", "philosophy-placebo",
+        "philosophy-anti", "philosophy-placebo", "pro-environment", "pro-novelty",
+        "pro-tradition", "pro-simplicity", "pro-difficulty", "pro-individualism",
     } <= names  # fmt: skip
+
+
+def test_every_shipped_spec_validates_and_is_listed(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from msmkit.cli import make_cli
+    from msmkit.spec.library import bundled_specs_dir
+
+    monkeypatch.chdir(tmp_path)  # no ./specs of the caller's in the way
+    library = bundled_specs_dir()
+    files = sorted(p for p in library.glob("*.md") if p.stem.lower() != "readme")
+    result = CliRunner().invoke(make_cli(), ["specs", "validate", str(library)])
+    assert result.exit_code == 0, result.output
+    errors: list = []
+    listed = {spec.name for spec in list_specs(errors=errors)}
+    assert errors == [] and {p.stem for p in files} <= listed
+    assert len(files) >= 15
