@@ -257,3 +257,38 @@ def test_a_failing_arm_leaves_the_others_finished(plugin, tmp_path, base_model):
         "score-model": "done",
     }
     assert status["rules"]["aft"] == "failed" and status["rules"]["score-model"] == "blocked"
+
+
+def test_status_page_is_refreshed_after_every_stage_while_the_run_goes_on(
+    plugin, tmp_path, base_model
+):
+    """What ``msmkit run`` hooks in (``status_hook``): the page on disk after each update
+    shows the stages done so far and the rest still to do."""
+    import re
+
+    import msmkit
+    from msmkit.cli.report import status_hook
+
+    seen: list[tuple[int, int, str]] = []
+
+    def hook(run, statuses):
+        status_hook(run, statuses)
+        page = (run.folder.path / "status.html").read_text()
+        done = sum(1 for s in statuses.values() if s == "done")
+        seen.append((done, len(run.graph.ordered()), page))
+
+    exp = write(tmp_path, base_model)
+    exp.write_text(
+        exp.read_text().replace("  aft: {backend: copy}", "  aft: {backend: copy, data: cheese}")
+    )
+    run = msmkit.Run(exp, log_dir=tmp_path / "logs", on_update=hook)
+    assert run.execute().complete
+    total = seen[-1][1]
+    dones = [done for done, _, _ in seen]
+    assert dones[0] == 0 and dones[-1] == total and dones == sorted(dones)
+    assert set(range(total + 1)) <= set(dones)  # a refresh after every stage
+    for done, _, page in seen:  # the page says what the run said at that moment
+        line = re.search(rf"{total} stages: ([^<;]*);", page)
+        assert line, page[:500]
+        shown = dict((state, int(n)) for n, state in re.findall(r"(\d+) (\w+)", line.group(1)))
+        assert shown.get("done", 0) == done
