@@ -1,4 +1,4 @@
-"""Small file helpers every layer shares: atomic JSON writes and tolerant JSON reads."""
+"""Small file helpers every layer shares: atomic JSON and JSONL writes, tolerant JSON reads."""
 
 from __future__ import annotations
 
@@ -20,6 +20,16 @@ def write_json_atomic(path: Path, data: Any, *, durable: bool = False) -> None:
         if durable:
             handle.flush()
             os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def write_jsonl_atomic(path: Path, rows: Any) -> None:
+    """Write one JSON object a line, all or nothing (a unique temporary file, then rename)."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
     os.replace(tmp, path)
 
 

@@ -9,7 +9,6 @@ matching (``msmkit.stages.sizes``).
 
 from __future__ import annotations
 
-import json
 import math
 import random
 from collections.abc import Sequence
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from msmkit.errors import RunError
+from msmkit.files import write_jsonl_atomic
 
 
 def read_rows(path: Path) -> list[dict[str, Any]]:
@@ -79,8 +79,4 @@ def prefix(
 
 
 def write_rows(path: Path, rows: Sequence[dict[str, Any]]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        for row in rows:
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-    tmp.replace(path)
+    write_jsonl_atomic(path, rows)

@@ -8,14 +8,12 @@ The spec never enters a training chat: it was only the generator's system block.
 
 from __future__ import annotations
 
-import json
-import os
 import random
-from pathlib import Path
 from typing import Any
 
 from msmkit.aftgen.pipeline import AftPipeline
 from msmkit.aftgen.state import Chat, State, chat_tokens
+from msmkit.files import write_jsonl_atomic
 
 DATA = "data.jsonl"
 NO_REASONING = "data_no_reasoning.jsonl"
@@ -62,23 +60,15 @@ def row(p: AftPipeline, chat: Chat, *, reasoning: bool) -> dict[str, Any]:
     }
 
 
-def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        for r in rows:
-            fh.write(json.dumps(r, ensure_ascii=False) + "\n")
-    os.replace(tmp, path)
-
-
 def write_sets(p: AftPipeline, state: State) -> dict[str, Any]:
     from msmkit.hashing import sha256_file
 
     chosen = select(p, state)
     with_r = [row(p, c, reasoning=True) for c in chosen]
     without = [row(p, c, reasoning=False) for c in chosen]
-    _write_jsonl(p.dir / DATA, with_r)
-    _write_jsonl(p.dir / NO_REASONING, without)
-    _write_jsonl(p.dir / "steps" / "dropped.jsonl", state.dropped)
+    write_jsonl_atomic(p.dir / DATA, with_r)
+    write_jsonl_atomic(p.dir / NO_REASONING, without)
+    write_jsonl_atomic(p.dir / "steps" / "dropped.jsonl", state.dropped)
     report = p.write_report(
         "done",
         rounds=state.rounds,

@@ -22,7 +22,6 @@ from msmkit.genkit.prompts import (
     load_prompt_set,
     override_files,
     render,
-    sha,
 )
 
 BUNDLED = Path(__file__).parent / "prompts"
@@ -72,7 +71,6 @@ __all__ = [
     "load_prompts",
     "override_files",
     "render",
-    "sha",
 ]
 
 

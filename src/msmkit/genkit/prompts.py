@@ -13,13 +13,13 @@ changed prompt never mixes into old results.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from msmkit.errors import ConfigError
+from msmkit.hashing import sha256_text
 
 PLACEHOLDER = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
 
@@ -34,10 +34,6 @@ def render(template: str, values: Mapping[str, str]) -> str:
     return PLACEHOLDER.sub(sub, template)
 
 
-def sha(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
 @dataclass(frozen=True)
 class Prompt:
     name: str
@@ -46,7 +42,7 @@ class Prompt:
 
     @property
     def hash(self) -> str:
-        return sha(self.text)
+        return sha256_text(self.text)
 
 
 @dataclass(frozen=True)

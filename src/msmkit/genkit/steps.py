@@ -29,7 +29,7 @@ from typing import Any
 
 from msmkit.errors import ConfigError, RunError
 from msmkit.genkit.parsing import Verdict, parse_items
-from msmkit.genkit.prompts import sha
+from msmkit.hashing import sha256_text as sha
 from msmkit.llm.base import Budget, ExecutionSummary, LLMRequest, ResultJournal, Usage
 from msmkit.stagekit import StillWaiting
 
