@@ -1,4 +1,4 @@
-"""The full toy-world demo, one seed (~6-10 min on 2 cores): opt in with ``-m demo``."""
+"""The full toy-world demo, one seed (~6-8 min on 2 cores): opt in with ``-m demo``."""
 
 from __future__ import annotations
 
@@ -32,6 +32,10 @@ def test_the_demo_runs_one_seed_end_to_end(tmp_path) -> None:
         for bar in panel["bars"]:
             assert bar["value"] == summary["cells"][f"{bar['arm']}|{phase}|0|{rate}"]["mean"]
     assert (tmp_path / "toy-world" / "status.html").is_file()
+    from headless import check_report_page, chromium
+
+    if chromium() is not None:  # the real demo's page, offline, every figure drawn
+        check_report_page(report / "report.html", [f["id"] for f in data["figures"]])
     # a rerun finds every stage in the store and only recomputes the tables
     again = run_cli("demo", "--log-dir", str(tmp_path), cwd=REPO, timeout=600)
     assert again.returncode == 0
