@@ -244,3 +244,26 @@ matrix:
     assert chains["pro-america-msm"].midtrain and chains["pro-america-msm"].aft is None
     assert chains["pro-america-aft"].midtrain is None and chains["pro-america-aft"].aft
     assert graph.arms["pro-america-aft"].spec is None
+
+
+def test_spec_files_on_an_axis_name_arms_by_file_name(plugin, tmp_path, base_model):
+    import msmkit
+    from msmkit.spec import load_spec
+
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        for name in ("pro-affordability", "pro-america"):
+            (tmp_path / folder / f"{name}.md").write_text(load_spec(name).path.read_text())
+    text = EXP.format(base=base_model, extra="").replace(
+        "spec: [pro-affordability, pro-america]",
+        f"spec: [{tmp_path}/a/pro-affordability.md, {tmp_path}/a/pro-america.md]",
+    )
+    graph = msmkit.Run(write(tmp_path, base_model, text=text), log_dir=tmp_path / "l").plan()
+    assert sorted(graph.arms)[0] == "pro-affordability-none-lr1.0"  # not the folders' path
+    assert graph.arms["pro-america-none-lr1.0"].axes["spec"] == f"{tmp_path}/a/pro-america.md"
+    # two files of one name in different folders would share arm names: an error, not a merge
+    clash = text.replace(f"{tmp_path}/a/pro-america.md", f"{tmp_path}/b/pro-affordability.md")
+    with pytest.raises(ConfigError, match=r"pro-affordability-none-lr1\.0") as err:
+        msmkit.Run(write(tmp_path, base_model, text=clash), log_dir=tmp_path / "l").plan()
+    assert f"spec={tmp_path}/a/pro-affordability.md" in err.value.message
+    assert f"spec={tmp_path}/b/pro-affordability.md" in err.value.message

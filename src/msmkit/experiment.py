@@ -453,7 +453,7 @@ def expand_matrix(ef: ExperimentFile) -> None:
     try:
         coords = coordinates(matrix)
         made = [expand_arm(matrix, coord, defaults, list(STEP_NAMES)) for coord in coords]
-        validate_arms([arm for arm, _ in made] + [a.model_dump() for a in exp.arms])
+        validate_arms([arm for arm, _ in made] + [a.model_dump() for a in exp.arms], coords)
     except MatrixError as exc:
         raise ef.error(("matrix", *exc.loc), str(exc)) from None
     arms = list(exp.arms)

@@ -31,12 +31,15 @@ from __future__ import annotations
 import copy
 import itertools
 import re
+from pathlib import Path
 from typing import Any
 
 from pydantic import Field, ValidationError
 
 from msmkit.components import Options
 from msmkit.naming import MAX_NAME
+
+SPEC_SUFFIXES = (".md", ".markdown", ".txt", ".jsonl", ".yaml", ".yml")
 
 BUILTIN_AXES = ("spec", "variant", "aft", "aft_size", "aft_tokens", "msm_tokens", "seed")
 """Axes msmkit knows how to apply; any other axis needs ``set``."""
@@ -112,6 +115,8 @@ def _slug(value: Any) -> str:
         value = "-".join([str(value.get("name", "x")), *(str(v) for v in options.values())])
     elif isinstance(value, list):
         value = "+".join(_slug(v) for v in value) or "none"
+    elif isinstance(value, str) and ("/" in value or value.endswith(SPEC_SUFFIXES)):
+        value = Path(value).stem  # a spec (or data) file: its name, not its folders
     text = re.sub(r"[^A-Za-z0-9._-]+", "_", str(value)).strip("_.-")
     return text or "x"
 
@@ -236,14 +241,25 @@ def _before(steps: list[Any], name: str) -> int:
     return steps.index(name) if name in steps else len(steps)
 
 
-def validate_arms(arms: list[dict[str, Any]]) -> None:
-    """Two coordinates that make one arm name are an error naming both."""
+def validate_arms(arms: list[dict[str, Any]], coords: list[Any] | None = None) -> None:
+    """Two arms (matrix coordinates, or an arm listed by hand) that make one name are an
+    error naming both."""
+    coords = list(coords or []) + [None] * len(arms)
     seen: dict[str, int] = {}
+
+    def which(i: int) -> str:
+        coord = coords[i]
+        if coord is None:
+            return "an arm listed under arms:"
+        return ", ".join(f"{axis}={value}" for axis, value in coord.items())
+
     for i, arm in enumerate(arms):
         if arm["name"] in seen:
             raise MatrixError(
                 ("name",),
-                f"two matrix arms are both named '{arm['name']}'",
+                f"two matrix arms are both named '{arm['name']}' "
+                f"({which(seen[arm['name']])}; and {which(i)}): give matrix.name a template "
+                "that tells them apart",
             )
         seen[arm["name"]] = i
 
