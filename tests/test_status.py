@@ -227,3 +227,39 @@ def test_a_failed_eval_shows_the_error_its_inspect_log_recorded(tmp_path):
     assert row["state"] == "failed" and row["error"].startswith("PluginError")
     assert row["log"] == str(stage / "logs")
     assert any("the grader role is not bound" in line for line in row["log_tail"])
+
+
+def test_a_stage_waiting_on_a_slurm_job_shows_what_slurm_says_now(run, tmp_path, monkeypatch):
+    from msmkit.report.status import collect
+
+    record = tmp_path / "store" / "llm_docs-b" / "stage.json"
+    data = json.loads(record.read_text())
+    data["waiting"] = {
+        "executor": "slurm",
+        "name": "msmkit-x",
+        "job_id": "4242",
+        "state": "PENDING",
+    }
+    record.write_text(json.dumps(data))
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+
+    def fake(squeue: str, sacct: str) -> None:
+        for tool, out in (("squeue", squeue), ("sacct", sacct)):
+            (bin_dir / tool).write_text(f"#!/bin/sh\nprintf '{out}'\n")
+            (bin_dir / tool).chmod(0o755)
+
+    def waiting() -> list[str]:
+        return _row(collect(run), "llm_docs-b")["waiting"]
+
+    monkeypatch.setenv("PATH", str(bin_dir))  # no Slurm on PATH: the saved state, said so
+    assert waiting() == ["Slurm job 4242: PENDING (as last seen by the controller)"]
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    fake(squeue="RUNNING\\n", sacct="")
+    assert waiting() == ["Slurm job 4242: RUNNING"]
+    fake(squeue="", sacct="CANCELLED by 0\\n")  # out of the queue: accounting has it
+    assert waiting() == ["Slurm job 4242: CANCELLED (ended: rerun the same command to collect it)"]
+    fake(squeue="", sacct="")
+    assert waiting() == [
+        "Slurm job 4242: PENDING (as last seen by the controller; Slurm no longer knows it)"
+    ]

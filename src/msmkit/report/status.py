@@ -1,6 +1,7 @@
 """``msmkit status RUN`` and the ``status.html`` a run refreshes after each stage.
 
-Read from files only, so it works from another shell while the run goes on: the run's
+Read from files, so it works from another shell while the run goes on (a stage waiting on
+a Slurm job also asks Slurm for that job's state where ``squeue`` is on PATH): the run's
 manifest (its stages, arms and chains) and each stage's ``stage.json`` in the store (state,
 start time, saved waiting state, error), a training stage's progress lines and log, an eval
 stage's Inspect log. ``status.json`` in the run folder keeps the plan's estimates (dollars,
@@ -10,7 +11,9 @@ tokens) that ``msmkit run`` knows and a later ``msmkit status`` does not.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -100,6 +103,28 @@ def log_tail(stage_dir: Path, kind: str) -> tuple[str | None, list[str]]:
     return None, []
 
 
+def slurm_state(state: dict[str, Any]) -> str:
+    """A Slurm job's state asked of Slurm now (squeue, then sacct) where its commands are on
+    PATH, else the state the controller last saved, marked as such."""
+    saved = str(state.get("state") or "unknown")
+    if shutil.which("squeue") is None:
+        return f"{saved} (as last seen by the controller)"
+    from msmkit.errors import MsmkitError
+    from msmkit.executors.slurm import job_state
+
+    try:
+        now = job_state(str(state["job_id"]))
+    except (MsmkitError, OSError, subprocess.SubprocessError):
+        return f"{saved} (as last seen by the controller; Slurm did not answer)"
+    if now == "UNKNOWN":
+        return f"{saved} (as last seen by the controller; Slurm no longer knows it)"
+    from msmkit.executors.slurm import TERMINAL
+
+    if now != saved and now in TERMINAL:
+        return f"{now} (ended: rerun the same command to collect it)"
+    return now
+
+
 def waiting_ids(state: dict[str, Any] | None) -> list[str]:
     """What a waiting stage waits for, in words: open batch ids, job ids, pending requests."""
     if not state:
@@ -112,6 +137,8 @@ def waiting_ids(state: dict[str, Any] | None) -> list[str]:
     for key in ("job_id", "batch_id", "id"):
         if state.get(key):
             out.append(f"{key.replace('_', ' ')} {state[key]}")
+    if state.get("executor") == "slurm" and state.get("job_id"):
+        out[-1] = f"Slurm job {state['job_id']}: {slurm_state(state)}"
     if state.get("pending"):
         step = f" of step {state['step']}" if state.get("step") else ""
         out.append(f"{state['pending']} request(s){step} with the provider")
