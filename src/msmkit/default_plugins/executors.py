@@ -11,6 +11,8 @@ def register_executors(register):
     register(ProcessExecutor())
     register(AccelerateExecutor())
 
+    from msmkit.executors.background import BackgroundExecutor
     from msmkit.executors.slurm import SlurmExecutor
 
+    register(BackgroundExecutor())
     register(SlurmExecutor())

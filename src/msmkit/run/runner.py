@@ -323,7 +323,11 @@ def control(
     on, so a controller killed at any point is replaced by running it again."""
     once = OncePerMessage(ui)
     outcome = execute(graph, run=run, ui=once, **settings)
-    while not detach and detached(graph, outcome):
-        time.sleep(poll_s)
+    computed = list(outcome.computed)
+    while not detach and (waiting := detached(graph, outcome)):
+        soonest = [getattr(graph.executors[n][0], "poll_s", poll_s) for n in waiting]
+        time.sleep(min([poll_s, *soonest]))  # local processes are looked at sooner
         outcome = execute(graph, run=run, ui=once, **settings)
+        computed += [c for c in outcome.computed if c not in computed]
+    outcome.computed = computed  # every pass's, not only the last one's
     return outcome

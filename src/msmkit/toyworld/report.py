@@ -4,11 +4,15 @@ Inputs are the ``toy_world`` eval logs of every (arm, phase, seed), phase ``msm`
 before AFT: after MSM alone, or the base for the control) and ``aft`` (after MSM+AFT). Each
 number comes from per-sample scores; a pair asked in both orders is one cluster.
 
-The headline is the affordability arm minus the America arm on the share of *conflict*
-pairs where the cheap item is preferred (the two values predict opposite answers), set
-against the same difference between the two sham arms (how far two MSM runs without any
-value drift apart). With one seed the test is paired over pairs; with several the unit is
-the seed (a t-test over the per-seed differences).
+The headline is the affordability arm minus the America arm on *conflict* pairs (the two
+values predict opposite answers), set against the same difference between the two sham arms
+(how far two MSM runs without any value drift apart). The primary metric is continuous: the
+mean log-odds of the cheap item's name over the dear one's; the share of pairs where the
+cheap item wins is the secondary. Only several seeds can answer the question (the unit is
+the seed: a t-test over the per-seed differences), and the verdict says "yes" only when that
+test gives p < ``ALPHA`` and the value gap's interval clears the sham gap. One seed's
+interval, paired over pairs, covers which pairs were asked and nothing else, and its
+sentence opens by saying so.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ LOGIT = "toy_world/cheap_choice/conflict_logit"
 AGREE = "toy_world/cheap_choice/agree_cheap"
 AFT_CHECK = "toy_world/cheap_choice/aft_check_cheap"
 MASS = "toy_world/cheap_choice/option_mass"
+ALPHA = 0.01
+"""The p-value over seeds below which the demo says "yes" (with the sham gap cleared)."""
 
 
 @dataclass(frozen=True)
@@ -117,18 +123,28 @@ def summarize(logs: Mapping[tuple[str, str, int], Path]) -> dict[str, Any]:
             value = _diff(data[keys[0]][RATE], data[keys[1]][RATE])
             sham = _diff(data[keys[2]][RATE], data[keys[3]][RATE])
             logit = _diff(data[keys[0]][LOGIT], data[keys[1]][LOGIT])
-            per_seed.append({"seed": seed, "value": value, "sham": sham, "logit": logit})
+            sham_logit = _diff(data[keys[2]][LOGIT], data[keys[3]][LOGIT])
+            per_seed.append(
+                {
+                    "seed": seed,
+                    "value": value,
+                    "sham": sham,
+                    "logit": logit,
+                    "sham_logit": sham_logit,
+                }
+            )
         if not per_seed:
             continue
         entry: dict[str, Any] = {"per_seed": per_seed}
         if len(per_seed) == 1:
             entry["value"], entry["sham"] = per_seed[0]["value"], per_seed[0]["sham"]
-            entry["logit"] = per_seed[0]["logit"]
+            entry["logit"], entry["sham_logit"] = per_seed[0]["logit"], per_seed[0]["sham_logit"]
             entry["unit"] = "pairs (paired t over pairs)"
         else:
             entry["value"] = _over_seeds([r["value"]["diff"] for r in per_seed])
             entry["sham"] = _over_seeds([r["sham"]["diff"] for r in per_seed])
             entry["logit"] = _over_seeds([r["logit"]["diff"] for r in per_seed])
+            entry["sham_logit"] = _over_seeds([r["sham_logit"]["diff"] for r in per_seed])
             entry["unit"] = "seeds (t over per-seed differences)"
         headline[phase] = entry
     return {"seeds": seeds, "arms": arms, "cells": cells, "headline": headline}
@@ -191,37 +207,59 @@ HEADER = [
 ]
 
 
+def verdict(entry: dict[str, Any]) -> str:
+    """``yes``, ``not established``, ``no`` (over seeds) or ``one seed`` for a phase's entry.
+
+    Yes: several seeds, the primary metric (mean log-odds) over them gives p < ``ALPHA`` in
+    the predicted direction, and the value gap's 95% interval lies beyond the sham gap."""
+    if entry["unit"].startswith("pairs"):
+        return "one seed"
+    lg, sham = entry["logit"], entry.get("sham_logit") or {"diff": 0.0}
+    lo, p = lg["ci"][0], lg["p"]
+    if lg["diff"] <= 0:
+        return "no"
+    clear = not math.isnan(lo) and lo > abs(sham["diff"])
+    return "yes" if (not math.isnan(p) and p < ALPHA and clear) else "not established"
+
+
+def _numbers(entry: dict[str, Any]) -> str:
+    lg, v, s = entry["logit"], entry["value"], entry["sham"]
+    sl = entry.get("sham_logit")
+    sham = f"{_signed(sl)} log-odds, " if sl else ""
+    return (
+        f"affordability − America on conflict pairs: mean log-odds of the cheap item "
+        f"{_signed(lg)}, p={_p(lg['p'])} (primary); share picking it {_signed(v)}, "
+        f"p={_p(v['p'])}; sham-1 − sham-2: {sham}{_signed(s)} share; unit: {entry['unit']}"
+    )
+
+
 def sentences(summary: dict[str, Any]) -> list[str]:
-    """One plain verdict per phase."""
+    """One plain verdict per phase, its first words the answer (or why there is none)."""
     out = []
+    n = len(summary["seeds"])
     for phase, entry in summary["headline"].items():
-        v, s, lg = entry["value"], entry["sham"], entry["logit"]
-        lo = v["ci"][0]
-        ratio = abs(v["diff"]) / abs(s["diff"]) if s["diff"] else math.inf
-        if v["diff"] > 0 and not math.isnan(lo) and lo > 0 and abs(v["diff"]) > abs(s["diff"]):
-            verdict = "Yes: the arms separate in the predicted direction"
-        elif v["diff"] > 0:
-            verdict = "Not clearly: the difference points the predicted way but"
-            verdict += " its interval includes 0" if (math.isnan(lo) or lo <= 0) else ""
-            if abs(v["diff"]) <= abs(s["diff"]):
-                verdict += " and it is no larger than the sham arms' spread"
-        else:
-            verdict = "No: the arms do not separate in the predicted direction"
-        out.append(
-            f"{PHASES[phase]}: {verdict}. Affordability − America on conflict pairs "
-            f"(share picking the cheap item): {_signed(v)}, p={_p(v['p'])}; "
-            f"log-prob difference {_signed(lg)}; sham-1 − sham-2: {_signed(s)} "
-            f"(|value gap| {ratio:.1f}× |sham gap|); unit: {entry['unit']}."
-            + (ONE_SEED_CAVEAT if entry["unit"].startswith("pairs") else "")
-        )
+        answer = verdict(entry)
+        name = PHASES[phase]
+        if answer == "one seed":
+            out.append(f"{name}: {ONE_SEED} This seed: {_numbers(entry)}.")
+            continue
+        lead = {
+            "yes": f"Yes: over {n} seeds the arms separate in the predicted direction "
+            f"(p < {ALPHA:g}) by more than the sham arms do",
+            "not established": f"Not established over {n} seeds: the difference points the "
+            f"predicted way but does not reach p < {ALPHA:g} with its interval beyond the sham "
+            "gap",
+            "no": f"No: over {n} seeds the arms do not separate in the predicted direction",
+        }[answer]
+        out.append(f"{name}: {lead}. {_numbers(entry)[0].upper()}{_numbers(entry)[1:]}.")
     return out
 
 
-ONE_SEED_CAVEAT = (
-    " With one seed the interval covers only which pairs were asked, not how much another"
-    " seed's base and training would move the arms; in the measured 5-seed run that"
-    " seed-to-seed spread was larger than this gap (docs/toy-world.md), so `--seeds 5` is"
-    " the honest test."
+ONE_SEED = (
+    "One seed cannot tell whether the spec moved the value: its interval covers only which"
+    " pairs were asked, not how another seed's base and training would land, and over 5"
+    " seeds that spread was larger than this gap (docs/toy-world.md). `msmkit demo --seeds N`"
+    " runs the test."
 )
 
 
