@@ -114,6 +114,23 @@ def test_the_eval_and_the_verdict_on_a_tiny_model(tiny_base, tmp_path) -> None:
         assert value["first"] in (0, 1) and 0 < value["option_mass"] <= 1
         assert value["agree_cheap"] is None and value["aft_check_cheap"] is None
         assert (value["conflict_logit"] > 0) == bool(value["conflict_cheap"])
+    # the batched scorer (one forward pass per prompt length) gives the same numbers
+    from msmkit.toyworld.scoring import score_checkpoint
+    from msmkit.toyworld.task import toy_samples
+
+    samples = toy_samples(kinds=("conflict",))
+    batched = dict(
+        zip([s.id for s in samples], score_checkpoint(folder / "model", samples), strict=True)
+    )
+    compared = 0
+    for sample in log.samples:  # where both names made Inspect's top list (else it floors)
+        position = sample.output.choices[0].logprobs.content[0]
+        listed = {t.token.strip() for t in position.top_logprobs}
+        if {sample.metadata["cheap"], sample.metadata["dear"]} <= listed:
+            logit = sample.scores["cheap_choice"].value["conflict_logit"]
+            assert logit == pytest.approx(batched[sample.id]["logit"], abs=1e-4)
+            compared += 1
+    assert compared >= len(log.samples) // 4
     rows = read_samples(log.location)
     clusters = {r.cluster for r in rows if r.key == report.RATE}
     assert len(clusters) == len(conflicts)

@@ -17,7 +17,7 @@ from pydantic import Field
 from msmkit.components import Estimate, Options
 from msmkit.errors import MsmkitError
 from msmkit.hashing import sha256_text
-from msmkit.stagekit import StageContext
+from msmkit.stagekit import RUNTIME, StageContext
 from msmkit.toyworld.model import ToyModelSettings
 from msmkit.toyworld.pretrain import PretrainSettings
 
@@ -46,7 +46,13 @@ class ToyBaseOptions(Options):
     pretrain: PretrainSettings = Field(default_factory=PretrainSettings)
     min_probe: float = Field(0.95, ge=0, le=1, description="knowledge probes needed to pass")
     on_probe_fail: Literal["error", "report"] = "error"
-    threads: int = Field(2, ge=1, description="torch CPU threads")
+    threads: int | None = Field(
+        None,
+        ge=1,
+        json_schema_extra=RUNTIME,
+        description="torch CPU threads (default: the process's, e.g. OMP_NUM_THREADS; the "
+        "weights do not depend on it)",
+    )
 
 
 class ToyBaseKind:
@@ -81,7 +87,8 @@ class ToyBaseKind:
         from msmkit.training.data import atomic_output_dir
 
         opts: ToyBaseOptions = ctx.options
-        torch.set_num_threads(opts.threads)
+        if opts.threads is not None:
+            torch.set_num_threads(opts.threads)
         tokenizer = tm.build_tokenizer(tm.world_words(opts.bank_seed))
         model = tm.build_model(tokenizer, opts.model, opts.seed)
         params = tm.n_params(model)
