@@ -57,7 +57,8 @@ def test_probe_phrasings_are_held_out() -> None:
 def test_an_untrained_model_fails_the_probes_and_the_stage_reports_it(tiny_base) -> None:
     folder, out = tiny_base
     assert out["probes_passed"] is False
-    assert set(out["probes"]) == {"price", "origin", "format"}
+    assert set(out["probes"]) == {"price", "origin", "format", "answer_mass"}
+    assert 0 < out["probes"]["answer_mass"] < 1
     assert [p["step"] for p in out["curve"]] == [6, 12]
     assert (folder / "model" / "config.json").is_file()
     assert (folder / "pretrain.json").is_file()
@@ -70,6 +71,21 @@ def test_the_stage_fails_clearly_when_probes_are_low(tmp_path) -> None:
     with pytest.raises(ProbeError, match="does not know the world"):
         _run_base(tmp_path)
     assert not (tmp_path / "model").exists()
+
+
+@pytest.mark.slow
+def test_the_format_and_answer_mass_probes_gate_the_base_when_asked(tmp_path) -> None:
+    from msmkit.toyworld.stages import ProbeError
+
+    for sub in "abc":
+        (tmp_path / sub).mkdir()
+    with pytest.raises(ProbeError, match=r"answer mass 0\.\d\d \(need 0\.99\)") as err:
+        _run_base(tmp_path / "a", min_probe=0.0, min_answer_mass=0.99)
+    assert "price" not in err.value.message  # only what falls short is named
+    with pytest.raises(ProbeError, match=r"format 0\.\d\d \(need 1\.0\)"):
+        _run_base(tmp_path / "b", min_probe=0.0, min_format=1.0)
+    out = _run_base(tmp_path / "c", min_probe=0.0)  # reported, not gated, by default
+    assert out["probes_passed"] and 0 < out["probes"]["answer_mass"] < 1
 
 
 @pytest.mark.slow

@@ -143,7 +143,8 @@ def demo_cmd(seeds, experiment, run_name, log_dir, as_json, no_report=False) -> 
         console.print(
             f"seed {seed}: base model {base['params']:,} parameters, {base['steps']} "
             f"pretraining steps; knowledge probes price {p.get('price', 0):.2f}, origin "
-            f"{p.get('origin', 0):.2f}, answer format {p.get('format', 0):.2f}"
+            f"{p.get('origin', 0):.2f}, answer format {p.get('format', 0):.2f}, answer mass "
+            f"{p.get('answer_mass', 0):.2f}"
         )
     out_console().print(report.to_rich(summary, f"{graph.exp.name}: OOD conflict pairs"))
     for sentence in report.sentences(summary):

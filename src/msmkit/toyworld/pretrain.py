@@ -162,7 +162,34 @@ def probe_accuracy(model: Any, tokenizer: Any, *, bank_seed: int = world.BANK_SE
         hits[p.attribute][1] += 1
     result = {a: h[0] / h[1] for a, h in hits.items()}
     result["format"] = format_accuracy(model, tokenizer, bank_seed=bank_seed)
+    result["answer_mass"] = answer_mass(model, tokenizer, bank_seed=bank_seed)
     return result
+
+
+def answer_mass(model: Any, tokenizer: Any, *, bank_seed: int = world.BANK_SEED) -> float:
+    """How much the model answers the eval's question at all: the mean of p(first name) +
+    p(second name) at the answer position of the held-out preference questions (conflict
+    pairs, both orders). The eval reads its verdict from these two names, so a model that
+    puts little probability on either has no readout (the eval's ``option_mass``)."""
+    import torch
+
+    prompts, names = [], []
+    for pair in world.eval_pairs(bank_seed):
+        if pair.kind != "conflict":
+            continue
+        for cheap_first in (True, False):
+            user = world.eval_prompt(pair, cheap_first)
+            prompts.append(
+                f"{world.IM_START}user\n{user}{world.IM_END}\n{world.IM_START}assistant\n"
+            )
+            names.append((pair.cheap.name, pair.dear.name))
+    vocab = tokenizer.get_vocab()
+    lps = _last_logprobs(model, tokenizer, prompts)
+    masses = [
+        float(torch.exp(lp[vocab[a]]) + torch.exp(lp[vocab[b]]))
+        for lp, (a, b) in zip(lps, names, strict=True)
+    ]
+    return sum(masses) / len(masses)
 
 
 def format_accuracy(model: Any, tokenizer: Any, *, bank_seed: int = world.BANK_SEED) -> float:

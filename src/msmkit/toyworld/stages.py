@@ -45,6 +45,16 @@ class ToyBaseOptions(Options):
     model: ToyModelSettings = Field(default_factory=ToyModelSettings)
     pretrain: PretrainSettings = Field(default_factory=PretrainSettings)
     min_probe: float = Field(0.95, ge=0, le=1, description="knowledge probes needed to pass")
+    min_format: float = Field(
+        0.0, ge=0, le=1, description="the format probe (answers by content) needed to pass"
+    )
+    min_answer_mass: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="mean p(either offered name) on the held-out preference questions needed "
+        "to pass (the eval's readout); 0 reports it without gating",
+    )
     on_probe_fail: Literal["error", "report"] = "error"
     threads: int | None = Field(
         None,
@@ -55,10 +65,28 @@ class ToyBaseOptions(Options):
     )
 
 
+PROBES = ("price", "origin", "format", "answer_mass")
+
+
+def probe_shortfalls(probes: dict[str, float], opts: ToyBaseOptions) -> list[str]:
+    """Each probe below what the options ask, in words (empty: the base passes)."""
+    need = {
+        "price": opts.min_probe,
+        "origin": opts.min_probe,
+        "format": opts.min_format,
+        "answer_mass": opts.min_answer_mass,
+    }
+    return [
+        f"{name.replace('_', ' ')} {probes.get(name, 0.0):.2f} (need {floor})"
+        for name, floor in need.items()
+        if probes.get(name, 0.0) < floor
+    ]
+
+
 class ToyBaseKind:
     name = "toyworld-base"
     description = "Pretrain a small model on the toy world and probe what it knows"
-    version = "1"
+    version = "2"  # 2: the answer-mass probe
     Options: ClassVar[type[Options]] = ToyBaseOptions
     consumes: ClassVar[dict[str, str]] = {}
     produces: ClassVar[str] = "model"
@@ -101,7 +129,7 @@ class ToyBaseKind:
                     ctx.note(
                         f"  step {step}: loss {point['loss']:.3f}, probes price "
                         f"{point['price']:.2f}, origin {point['origin']:.2f}, "
-                        f"format {point['format']:.2f}"
+                        f"format {point['format']:.2f}, answer mass {point['answer_mass']:.2f}"
                     )
 
             log = pretrain(
@@ -112,16 +140,16 @@ class ToyBaseKind:
                 bank_seed=opts.bank_seed,
                 progress=report,
             )
-        probes = {k: v for k, v in log["curve"][-1].items() if k in ("price", "origin", "format")}
-        passed = min(probes["price"], probes["origin"]) >= opts.min_probe
+        probes = {k: v for k, v in log["curve"][-1].items() if k in PROBES}
+        short = probe_shortfalls(probes, opts)
+        passed = not short
         (ctx.dir / "pretrain.json").write_text(json.dumps(log, indent=2) + "\n")
-        if not passed and opts.on_probe_fail == "error":
+        if short and opts.on_probe_fail == "error":
             raise ProbeError(
-                f"the toy model does not know the world after {log['steps']} steps: probes "
-                f"price {probes['price']:.2f}, origin {probes['origin']:.2f} "
-                f"(need {opts.min_probe})",
-                hint="raise pretrain.max_steps or the learning rate; the curve is in "
-                f"{ctx.dir / 'pretrain.json'}",
+                f"the toy model does not know the world after {log['steps']} steps: "
+                + "; ".join(short),
+                hint="raise pretrain.max_steps or the learning rate (more format chats for the "
+                f"answer format and mass); the curve is in {ctx.dir / 'pretrain.json'}",
             )
         with atomic_output_dir(ctx.dir / "model") as staging:
             tm.save(model, tokenizer, staging)
