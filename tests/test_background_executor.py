@@ -59,6 +59,8 @@ def test_independent_stages_run_at_once_in_their_own_processes(plugin, tmp_path,
         aft = arm.chains[0].aft
         assert (aft.stage.dir / "model" / "aft.txt").is_file()
         assert arm.chains[0].corpus.stage.outputs()["documents"] == 3
+        # its time is the worker's (three 1 s documents), not the collecting pass's
+        assert arm.chains[0].corpus.stage.record()["seconds"] >= 3.0
 
 
 def test_max_jobs_one_runs_them_one_after_the_other(plugin, tmp_path, base_model, monkeypatch):

@@ -133,8 +133,7 @@ class BackgroundExecutor:
             child is None and _alive_elsewhere(state, job.job_file)
         ):
             pid = child.pid if child is not None else state.get("pid")
-            since = time.time() - float(state.get("started") or time.time())
-            raise StillWaiting(f"process {pid} running for {since:.0f} s")
+            raise StillWaiting(f"running in process {pid}")  # the same words each poll
         _RUNNING.pop(key, None)
         ctx.end_waiting({"pid": state.get("pid"), "returncode": code})
         paths = job_paths(job.job_file)

@@ -189,6 +189,8 @@ def run_elsewhere(job: StageJob, ctx: StageContext) -> dict[str, Any]:
             hint="the job's log beside stage_job.json says what happened",
         )
     result.unlink()
+    if isinstance(found.get("seconds"), int | float):  # the time the stage took where it ran
+        job.stage.worked_seconds = float(found["seconds"])
     return dict(found["outputs"])
 
 

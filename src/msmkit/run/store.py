@@ -209,10 +209,19 @@ class StageDir:
             files=list_files(self.dir, skip=scratch),
             intermediates=inter,
             finished=now(),
-            seconds=round(time.monotonic() - getattr(self, "_t0", time.monotonic()), 2),
+            seconds=self._seconds(),
         )
         rec.pop("waiting", None)
         write_json_atomic(self.record_path, rec)
+
+    def _seconds(self) -> float:
+        """The stage's time: what the process that ran it measured (``worked_seconds``, set
+        when an executor ran it elsewhere, so time queued or polled is not counted), else
+        the time since this process started it."""
+        worked = getattr(self, "worked_seconds", None)
+        if worked is not None:
+            return round(worked, 2)
+        return round(time.monotonic() - getattr(self, "_t0", time.monotonic()), 2)
 
     def _output_paths(self, outputs: dict[str, Any]) -> list[str]:
         """The outputs that name a file or folder of this stage (checked on every reuse)."""

@@ -108,8 +108,12 @@ def run(job_file: Path) -> None:
         budget_usd=payload.get("budget_usd"),
         run=payload["run"],
     )
+    started = time.monotonic()
     outputs = entry.call("running", kind.run, ctx)
-    write_json_atomic(Path(payload["result"]), {"outputs": outputs}, durable=True)
+    seconds = round(time.monotonic() - started, 2)  # the work's own time, not queue or polling
+    write_json_atomic(
+        Path(payload["result"]), {"outputs": outputs, "seconds": seconds}, durable=True
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
