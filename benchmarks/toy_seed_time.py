@@ -9,9 +9,10 @@
    them). Prints seconds, steps per second of the machine, and whether the weights are the
    same whatever the thread count (a sha256 of the saved weights).
 2. **Scoring.** The pretrained model answers every ``msmkit/toy_world`` sample (352: conflict,
-   agree and AFT-check pairs, both orders) through Inspect's ``hf`` provider, one sample a
-   generation, and through ``msmkit.toyworld.scoring`` (batched forward passes); prints both
-   times and how far the two log-odds differ where both names are in Inspect's top list.
+   agree and AFT-check pairs, both orders) through the Inspect task with one generation a
+   sample (``batched=False``), through the task's batched solver (the default), and through
+   ``msmkit.toyworld.scoring`` alone; prints the times and how far the log-odds differ from the
+   generations' where both names are in the top list.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -79,35 +81,41 @@ def score_both(model_dir: Path, log_dir: Path) -> dict:
     from msmkit.toyworld.scoring import score_checkpoint
     from msmkit.toyworld.task import toy_samples, toy_world
 
-    started = time.perf_counter()
-    (log,) = inspect_eval(
-        toy_world(),
-        model=f"hf/{model_dir}",
-        model_args={"device": "cpu", "do_sample": False},
-        log_dir=str(log_dir),
-        display="none",
-        max_connections=64,
-    )
-    inspect_s = time.perf_counter() - started
+    def inspect_run(batched: bool) -> tuple[float, Any]:
+        started = time.perf_counter()
+        (log,) = inspect_eval(
+            toy_world(batched=batched),
+            model=f"hf/{model_dir}",
+            model_args={"device": "cpu", "do_sample": False},
+            log_dir=str(log_dir / str(batched)),
+            display="none",
+            max_connections=64,
+        )
+        return time.perf_counter() - started, log
+
+    per_sample_s, log = inspect_run(batched=False)
+    task_batched_s, batched_log = inspect_run(batched=True)
     samples = toy_samples()
     started = time.perf_counter()
-    batched = score_checkpoint(model_dir, samples)
-    batched_s = time.perf_counter() - started
-    by_id = dict(zip([s.id for s in samples], batched, strict=True))
+    outside = score_checkpoint(model_dir, samples)
+    outside_s = time.perf_counter() - started
+    by_id = dict(zip([s.id for s in samples], outside, strict=True))
+    inside = {s.id: s.scores["cheap_choice"].value for s in batched_log.samples or []}
     gaps = []
     for sample in log.samples or []:
         value = sample.scores["cheap_choice"].value
-        kind = sample.metadata["kind"]
-        listed = {
-            t.token.strip() for t in sample.output.choices[0].logprobs.content[0].top_logprobs
-        }
+        key = f"{sample.metadata['kind']}_logit"
+        position = sample.output.choices[0].logprobs.content[0]
+        listed = {t.token.strip() for t in position.top_logprobs}
         if {sample.metadata["cheap"], sample.metadata["dear"]} <= listed:
-            gaps.append(abs(value[f"{kind}_logit"] - by_id[sample.id]["logit"]))
+            gaps.append(abs(value[key] - by_id[sample.id]["logit"]))
+            gaps.append(abs(value[key] - inside[sample.id][key]))
     return {
         "samples": len(samples),
-        "inspect_s": inspect_s,
-        "batched_s": batched_s,
-        "compared": len(gaps),
+        "per_sample_s": per_sample_s,
+        "task_batched_s": task_batched_s,
+        "outside_s": outside_s,
+        "compared": len(gaps) // 2,
         "max_gap": max(gaps) if gaps else float("nan"),
     }
 
@@ -136,11 +144,12 @@ def main() -> None:
     print(f"  weights identical across thread counts: {same}")
     scored = score_both(Path(one["dir"]), root / "logs")
     print(f"scoring {scored['samples']} toy_world samples of that model")
-    print(f"  Inspect (hf, one generation a sample): {scored['inspect_s']:6.1f} s")
-    print(f"  batched forward passes:                {scored['batched_s']:6.1f} s   "
-          f"ratio {scored['inspect_s'] / scored['batched_s']:.0f}x")  # fmt: skip
-    print(f"  largest log-odds difference over {scored['compared']} samples with both names "
-          f"in Inspect's top list: {scored['max_gap']:.2e}")  # fmt: skip
+    print(f"  Inspect task, one generation a sample:   {scored['per_sample_s']:6.1f} s")
+    print(f"  Inspect task, batched solver (default):  {scored['task_batched_s']:6.1f} s   "
+          f"{scored['per_sample_s'] / scored['task_batched_s']:.1f}x faster")  # fmt: skip
+    print(f"  batched forward passes alone:            {scored['outside_s']:6.2f} s")
+    print(f"  largest log-odds difference from the generations, over {scored['compared']} "
+          f"samples with both names in the top list: {scored['max_gap']:.2e}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -112,17 +112,22 @@ def test_the_eval_and_the_verdict_on_a_tiny_model(tiny_base, tmp_path) -> None:
     from msmkit.toyworld.task import toy_world
 
     folder, _ = tiny_base
-    (log,) = inspect_eval(
-        toy_world(kinds="conflict"),
-        model=f"hf/{folder / 'model'}",
-        model_args={"device": "cpu", "do_sample": False},
-        log_dir=str(tmp_path),
-        display="none",
-        max_connections=64,
-    )
-    assert log.status == "success"
+
+    def run(batched: bool):
+        (log,) = inspect_eval(
+            toy_world(kinds="conflict", batched=batched),
+            model=f"hf/{folder / 'model'}",
+            model_args={"device": "cpu", "do_sample": False},
+            log_dir=str(tmp_path / str(batched)),
+            display="none",
+            max_connections=64,
+        )
+        assert log.status == "success"
+        return log
+
+    log, generated = run(batched=True), run(batched=False)  # one pass; one generation each
     conflicts = [p for p in world.eval_pairs() if p.kind == "conflict"]
-    assert len(log.samples) == 2 * len(conflicts)
+    assert len(log.samples) == len(generated.samples) == 2 * len(conflicts)
     for sample in log.samples:
         value = sample.scores["cheap_choice"].value
         assert sample.metadata["kind"] == "conflict"
@@ -130,21 +135,25 @@ def test_the_eval_and_the_verdict_on_a_tiny_model(tiny_base, tmp_path) -> None:
         assert value["first"] in (0, 1) and 0 < value["option_mass"] <= 1
         assert value["agree_cheap"] is None and value["aft_check_cheap"] is None
         assert (value["conflict_logit"] > 0) == bool(value["conflict_cheap"])
-    # the batched scorer (one forward pass per prompt length) gives the same numbers
+        assert "batched" in sample.output.metadata["scored_by"]
+    # the batched pass gives the generation's numbers: the outside-Inspect scorer, and the
+    # task's batched solver, against one generation a sample
     from msmkit.toyworld.scoring import score_checkpoint
     from msmkit.toyworld.task import toy_samples
 
     samples = toy_samples(kinds=("conflict",))
-    batched = dict(
+    outside = dict(
         zip([s.id for s in samples], score_checkpoint(folder / "model", samples), strict=True)
     )
+    inside = {s.id: s.scores["cheap_choice"].value["conflict_logit"] for s in log.samples}
     compared = 0
-    for sample in log.samples:  # where both names made Inspect's top list (else it floors)
+    for sample in generated.samples:  # where both names made the top list (else it floors)
         position = sample.output.choices[0].logprobs.content[0]
         listed = {t.token.strip() for t in position.top_logprobs}
         if {sample.metadata["cheap"], sample.metadata["dear"]} <= listed:
             logit = sample.scores["cheap_choice"].value["conflict_logit"]
-            assert logit == pytest.approx(batched[sample.id]["logit"], abs=1e-4)
+            assert logit == pytest.approx(outside[sample.id]["logit"], abs=1e-4)
+            assert logit == pytest.approx(inside[sample.id], abs=1e-4)
             compared += 1
     assert compared >= len(log.samples) // 4
     rows = read_samples(log.location)

@@ -137,8 +137,8 @@ def _last_logprobs(model: Any, tokenizer: Any, prefixes: list[str]) -> Any:
         by_len.setdefault(len(ids), []).append(k)
     with torch.inference_mode():
         for idx in by_len.values():
-            batch = torch.tensor([enc[k] for k in idx])
-            logits = model(input_ids=batch).logits[:, -1, :].float()
+            batch = torch.tensor([enc[k] for k in idx], device=model.device)
+            logits = model(input_ids=batch).logits[:, -1, :].float().cpu()
             lp = torch.log_softmax(logits, dim=-1)
             for row, k in enumerate(idx):
                 out[k] = lp[row]
