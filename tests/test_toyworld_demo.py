@@ -1,4 +1,4 @@
-"""The full toy-world demo, one seed (~6-8 min on 2 cores): opt in with ``-m demo``."""
+"""The full toy-world demo, one seed (~3-4 min on 2 cores): opt in with ``-m demo``."""
 
 from __future__ import annotations
 

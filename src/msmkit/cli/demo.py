@@ -98,7 +98,7 @@ def base_probes(graph) -> dict[int, dict]:
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
 @no_report_option
 def demo_cmd(seeds, experiment, run_name, log_dir, as_json, no_report=False) -> None:
-    """Show the MSM effect in a toy world, from scratch, on a CPU (about 10 minutes a seed).
+    """Show the MSM effect in a toy world, from scratch, on a CPU (3-4 minutes a seed).
 
     A small model is pretrained on an invented world (items cheap or dear, american or
     foreign), midtrained on documents about an affordability spec, an America spec or a
