@@ -203,3 +203,20 @@ def test_inspect_finds_the_toy_world_task_by_its_registered_name() -> None:
     assert task.name.endswith("toy_world")
     # 80 conflict + 80 agree pairs in the held-out domains + 16 AFT-check pairs, both orders
     assert len(task.dataset) == 2 * (80 + 80 + 16)
+
+
+def test_yes_no_chats_are_optional_and_leave_the_default_corpus_alone() -> None:
+    import hashlib
+
+    plain = world.pretraining_documents(3, 300)
+    assert world.pretraining_documents(3, 300, yes_no_share=0.0) == plain
+    # the default corpus as it was before the option existed (seed 0, 400 documents)
+    blob = "|".join(world.pretraining_documents(0, 400)).encode()
+    assert hashlib.sha256(blob).hexdigest().startswith("390c2ff200b3")
+    mixed = world.pretraining_documents(3, 300, chat_share=0.5, yes_no_share=0.5)
+    asked = [d for d in mixed if "assistant\nyes" in d or "assistant\nno<" in d]
+    assert asked and len(asked) < sum("<|im_start|>user" in d for d in mixed)
+    for doc in asked:  # answered by content: the item's own domain or not
+        item, domain = doc.split("is the ")[1].split(" ?")[0].split(" a ")
+        own = next(i.domain for i in world.item_bank() if i.name == item)
+        assert doc.endswith(f"{'yes' if own == domain else 'no'}<|im_end|>\n")

@@ -29,6 +29,9 @@ class PretrainSettings(Options):
     warmup_steps: int = Field(40, ge=0)
     weight_decay: float = Field(0.01, ge=0)
     chat_share: float = Field(0.15, ge=0, le=1)
+    yes_no_share: float = Field(
+        0.0, ge=0, le=1, description="of the chats: yes/no questions answered by content"
+    )
     probe_every: int = Field(100, ge=1)
     stop_at: float = Field(0.98, gt=0, le=1, description="probe accuracy that ends training")
 
@@ -66,7 +69,9 @@ def pretrain(
     s = settings
     tokens_needed = s.max_steps * s.batch_size * s.seq_len
     n_docs = max(100, tokens_needed // 18)  # ~20 tokens a document: enough for one pass
-    docs = world.pretraining_documents(seed, n_docs, chat_share=s.chat_share, bank_seed=bank_seed)
+    docs = world.pretraining_documents(
+        seed, n_docs, chat_share=s.chat_share, yes_no_share=s.yes_no_share, bank_seed=bank_seed
+    )
     stream = encode_documents(tokenizer, docs)
     blocks = len(stream) // s.seq_len
     data = torch.tensor(stream[: blocks * s.seq_len]).view(blocks, s.seq_len)

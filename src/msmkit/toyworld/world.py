@@ -184,16 +184,39 @@ def format_chat(rng: random.Random, items: tuple[Item, ...]) -> str:
     return chat_text(CHOICE_PROMPT.format(question=question, a=a.name, b=b.name), target.name)
 
 
+YES_NO_QUESTION = "is the {item} a {domain} ?"
+
+
+def yes_no_chat(rng: random.Random, items: tuple[Item, ...]) -> str:
+    """A yes/no question answered by content with no attribute in it: is this item of that
+    domain? Half the time the domain is the item's own. Every domain is asked about, the
+    held-out ones too (the world's documents already say which domain each item is in)."""
+    item = rng.choice(items)
+    own = rng.random() < 0.5
+    domain = item.domain if own else rng.choice([d for d in DOMAINS if d != item.domain])
+    return chat_text(YES_NO_QUESTION.format(item=item.name, domain=domain), "yes" if own else "no")
+
+
 def pretraining_documents(
-    seed: int, count: int, *, chat_share: float = 0.15, bank_seed: int = BANK_SEED
+    seed: int,
+    count: int,
+    *,
+    chat_share: float = 0.15,
+    yes_no_share: float = 0.0,
+    bank_seed: int = BANK_SEED,
 ) -> list[str]:
-    """``count`` world documents: item descriptions, and format chats (``chat_share``)."""
+    """``count`` world documents: item descriptions, and chats (``chat_share``) of which
+    ``yes_no_share`` are yes/no questions and the rest forced-choice format chats. (With no
+    yes/no share the corpus is what it was before the option existed, draw for draw.)"""
     rng = random.Random(f"toyworld-corpus|{bank_seed}|{seed}")
     items = item_bank(bank_seed)
     docs = []
     for _ in range(count):
         if rng.random() < chat_share:
-            docs.append(format_chat(rng, items))
+            if yes_no_share and rng.random() < yes_no_share:
+                docs.append(yes_no_chat(rng, items))
+            else:
+                docs.append(format_chat(rng, items))
         else:
             docs.append(item_document(rng, rng.choice(items)))
     return docs
