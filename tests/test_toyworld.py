@@ -220,3 +220,37 @@ def test_yes_no_chats_are_optional_and_leave_the_default_corpus_alone() -> None:
         item, domain = doc.split("is the ")[1].split(" ?")[0].split(" a ")
         own = next(i.domain for i in world.item_bank() if i.name == item)
         assert doc.endswith(f"{'yes' if own == domain else 'no'}<|im_end|>\n")
+
+
+def test_the_content_probe_asks_only_questions_the_content_answers(monkeypatch) -> None:
+    """An oracle that knows every item's name and domain scores 1.0: the probe leaves out the
+    format chats' coin-flip "which do you prefer?" kind (with it, an oracle scored ~0.83)."""
+    torch = pytest.importorskip("torch")
+    from msmkit.toyworld import pretrain
+
+    items = {i.name: i for i in world.item_bank(0)}
+    names = sorted(items)
+    vocab = {name: k for k, name in enumerate(names)}
+
+    class Tok:
+        def get_vocab(self):
+            return vocab
+
+    def oracle(model, tokenizer, prompts):
+        rows = []
+        for prompt in prompts:
+            user = prompt.split("user\n")[1].split(world.IM_END)[0]
+            a, b = user.split(" : ")[1].removesuffix(" ?").split(" or ")
+            if user.startswith("which of these is the "):
+                right = user.split("which of these is the ")[1].split(" :")[0]
+            else:
+                domain = user.split("which of these is a ")[1].split(" :")[0]
+                right = a if items[a].domain == domain else b
+            assert right in (a, b) and items[a].domain != items[b].domain
+            row = torch.full((len(vocab),), -10.0)
+            row[vocab[right]] = 0.0
+            rows.append(row)
+        return rows
+
+    monkeypatch.setattr(pretrain, "_last_logprobs", oracle)
+    assert pretrain.format_accuracy(None, Tok()) == 1.0

@@ -59,3 +59,32 @@ def test_one_seed_says_first_that_it_cannot_answer_however_large_its_gap():
     text = sentence(e, 1)
     assert text.startswith(f"MSM only: {report.ONE_SEED}")
     assert "Yes" not in text and "+3.00" in text  # the seed's numbers still shown, after it
+
+
+def test_value_replicates_on_one_base_are_averaged_within_the_seed(monkeypatch):
+    """Two MSM replicates per value arm on the same base: the seed's difference is the mean of
+    its replicates (the pair stays the cluster, the seed the unit); shams are not replicates."""
+    assert report.replicate_of("affordability-2") == "affordability"
+    assert report.replicate_of("america-13") == "america"
+    assert report.replicate_of("sham-2") == "sham-2"
+    assert report.replicate_of("affordability-x") == "affordability-x"
+    level = {"affordability": 1.0, "affordability-2": 3.0, "america": 0.5, "america-2": -0.5,
+             "sham-1": 0.2, "sham-2": 0.0}  # fmt: skip
+
+    def samples(path):
+        arm, seed = path.split("|")
+        shift = int(seed) / 10
+        rows = [(level[arm] + shift + (k % 2) * 0.1, f"pair{k}") for k in range(8)]
+        share = [(float(v > 0.6), c) for v, c in rows]
+        return {report.LOGIT: rows, report.RATE: share}
+
+    monkeypatch.setattr(report, "_samples", samples)
+    logs = {(arm, "msm", seed): f"{arm}|{seed}" for arm in level for seed in (0, 1, 2)}
+    summary = report.summarize(logs)
+    per_seed = summary["headline"]["msm"]["per_seed"]
+    assert [r["replicates"] for r in per_seed] == [2, 2, 2]
+    for r in per_seed:  # (1 + 3)/2 - (0.5 - 0.5)/2 = 2.0 in every seed
+        assert abs(r["logit"]["diff"] - 2.0) < 1e-9
+        assert abs(r["sham_logit"]["diff"] - 0.2) < 1e-9
+    assert summary["headline"]["msm"]["unit"].startswith("seeds")
+    assert abs(summary["headline"]["msm"]["logit"]["diff"] - 2.0) < 1e-9

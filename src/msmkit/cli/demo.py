@@ -41,12 +41,13 @@ def find_experiment(given: str | None) -> Path:
     )
 
 
-def _with_seeds(ef, seeds: int | None):
+def _with_seeds(ef, seeds: int | None, first_seed: int = 0):
     from msmkit.experiment import ExperimentFile
 
-    if seeds is None:
+    if seeds is None and not first_seed:
         return ef
-    exp = ef.experiment.model_copy(update={"seeds": list(range(seeds))})
+    count = seeds if seeds is not None else len(ef.experiment.all_seeds())
+    exp = ef.experiment.model_copy(update={"seeds": list(range(first_seed, first_seed + count))})
     return ExperimentFile(exp, ef.path, ef.node)
 
 
@@ -86,7 +87,14 @@ def base_probes(graph) -> dict[int, dict]:
 
 
 @click.command("demo")
-@click.option("--seeds", type=click.IntRange(1, 50), help="Run seeds 0..N-1 (default: the file's).")
+@click.option("--seeds", type=click.IntRange(1, 50), help="Run N seeds (default: the file's).")
+@click.option(
+    "--first-seed",
+    type=click.IntRange(0),
+    default=0,
+    show_default=True,
+    help="Number the seeds from here (seeds K..K+N-1): fresh seeds for a confirming run.",
+)
 @click.option("--experiment", "experiment", help="Experiment file [default: toy-world.yaml].")
 @click.option("--run-name", help="Run folder name. [default: toy-world or toy-world-<N>seeds]")
 @click.option(
@@ -97,7 +105,7 @@ def base_probes(graph) -> dict[int, dict]:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
 @no_report_option
-def demo_cmd(seeds, experiment, run_name, log_dir, as_json, no_report=False) -> None:
+def demo_cmd(seeds, first_seed, experiment, run_name, log_dir, as_json, no_report=False) -> None:
     """Show the MSM effect in a toy world, from scratch, on a CPU (3-4 minutes a seed).
 
     A small model is pretrained on an invented world (items cheap or dear, american or
@@ -113,7 +121,7 @@ def demo_cmd(seeds, experiment, run_name, log_dir, as_json, no_report=False) -> 
     from msmkit.ui import RunUI
 
     started = time.monotonic()
-    ef = _with_seeds(read_experiment(find_experiment(experiment)), seeds)
+    ef = _with_seeds(read_experiment(find_experiment(experiment)), seeds, first_seed)
     n = len(ef.experiment.all_seeds())
     name = run_name or (ef.experiment.name if n == 1 else f"{ef.experiment.name}-{n}seeds")
     run = Run(ef, run_name=name, log_dir=log_dir, ui=RunUI(quiet=as_json), on_update=status_hook)

@@ -155,7 +155,8 @@ def probe_accuracy(model: Any, tokenizer: Any, *, bank_seed: int = world.BANK_SE
 
     ``price``/``origin``: after a held-out phrasing, is the item's own pole word more likely
     than the other pole's? ``format``: in a held-out "which of these is a <domain>?" chat,
-    does the model put more probability on the right letter? (a check that it answers.)"""
+    does the model put more probability on the right name? (a check that it answers by
+    content, not just in the format.)"""
     probes = world.knowledge_probes(bank_seed)
     prefixes = sorted({p.prefix for p in probes})
     lps = dict(zip(prefixes, _last_logprobs(model, tokenizer, prefixes), strict=True))
@@ -198,12 +199,17 @@ def answer_mass(model: Any, tokenizer: Any, *, bank_seed: int = world.BANK_SEED)
 
 
 def format_accuracy(model: Any, tokenizer: Any, *, bank_seed: int = world.BANK_SEED) -> float:
-    """Held-out "which of these is a <domain>?" chats: is the right name the more likely?"""
+    """The content probe: in 100 format chats whose answer the content decides ("which of
+    these is the X / a <domain>?"), is the right name the more likely? The format chats'
+    third kind ("which do you prefer?", answered at random) is left out: no model can get a
+    coin flip right, so with it the probe could not reach 0.9 whatever the model knew."""
     rng = random.Random(f"toyworld-format-probe|{bank_seed}")
     items = world.item_bank(bank_seed)
     prompts, answers, others = [], [], []
-    for _ in range(100):
+    while len(prompts) < 100:
         text = world.format_chat(rng, items)
+        if world.ANY_PREFER_QUESTION in text:
+            continue
         head, _, answer = text.rpartition(f"{world.IM_START}assistant\n")
         a, b = head.split(" or ")[0].split()[-1], head.split(" or ")[1].split()[0]
         answer = answer.removesuffix(f"{world.IM_END}\n")

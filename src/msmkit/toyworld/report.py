@@ -12,7 +12,9 @@ cheap item wins is the secondary. Only several seeds can answer the question (th
 the seed: a t-test over the per-seed differences), and the verdict says "yes" only when that
 test gives p < ``ALPHA`` and the value gap's interval clears the sham gap. One seed's
 interval, paired over pairs, covers which pairs were asked and nothing else, and its
-sentence opens by saying so.
+sentence opens by saying so. Value arms may be replicated within a seed (``affordability-2``:
+other MSM documents on the same base); each seed's difference then averages its replicates,
+so the base is the cluster and training noise is averaged within it.
 """
 
 from __future__ import annotations
@@ -33,6 +35,14 @@ AFT_CHECK = "toy_world/cheap_choice/aft_check_cheap"
 MASS = "toy_world/cheap_choice/option_mass"
 ALPHA = 0.01
 """The p-value over seeds below which the demo says "yes" (with the sham gap cleared)."""
+
+
+def replicate_of(arm: str) -> str:
+    """The value arm an arm replicates: ``affordability-2`` (other MSM documents, same base)
+    is a replicate of ``affordability``; within a seed the replicates' samples are pooled (the
+    pair stays the cluster), and the seed, i.e. the base, stays the unit over seeds."""
+    head, _, tail = arm.rpartition("-")
+    return head if head in VALUE_ARMS and tail.isdigit() else arm
 
 
 @dataclass(frozen=True)
@@ -117,20 +127,25 @@ def summarize(logs: Mapping[tuple[str, str, int], Path]) -> dict[str, Any]:
     for phase in PHASES:
         per_seed = []
         for seed in seeds:
-            keys = [(a, phase, seed) for a in (*VALUE_ARMS, *SHAM_ARMS)]
-            if not all(k in data and RATE in data[k] for k in keys):
+            groups = [[a for a in arms if replicate_of(a) == value] for value in VALUE_ARMS] + [
+                [a] for a in SHAM_ARMS
+            ]
+            keys = [[(a, phase, seed) for a in group] for group in groups]
+            if not all(g and all(k in data and RATE in data[k] for k in g) for g in keys):
                 continue
-            value = _diff(data[keys[0]][RATE], data[keys[1]][RATE])
-            sham = _diff(data[keys[2]][RATE], data[keys[3]][RATE])
-            logit = _diff(data[keys[0]][LOGIT], data[keys[1]][LOGIT])
-            sham_logit = _diff(data[keys[2]][LOGIT], data[keys[3]][LOGIT])
+
+            def rows(group: list[tuple[str, str, int]], metric: str) -> list:
+                return [row for k in group for row in data[k][metric]]
+
+            aff, am, sham_a, sham_b = keys
             per_seed.append(
                 {
                     "seed": seed,
-                    "value": value,
-                    "sham": sham,
-                    "logit": logit,
-                    "sham_logit": sham_logit,
+                    "replicates": len(aff),
+                    "value": _diff(rows(aff, RATE), rows(am, RATE)),
+                    "sham": _diff(rows(sham_a, RATE), rows(sham_b, RATE)),
+                    "logit": _diff(rows(aff, LOGIT), rows(am, LOGIT)),
+                    "sham_logit": _diff(rows(sham_a, LOGIT), rows(sham_b, LOGIT)),
                 }
             )
         if not per_seed:

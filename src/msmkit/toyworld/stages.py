@@ -86,7 +86,7 @@ def probe_shortfalls(probes: dict[str, float], opts: ToyBaseOptions) -> list[str
 class ToyBaseKind:
     name = "toyworld-base"
     description = "Pretrain a small model on the toy world and probe what it knows"
-    version = "2"  # 2: the answer-mass probe
+    version = "3"  # 2: the answer-mass probe; 3: the content probe leaves out coin flips
     Options: ClassVar[type[Options]] = ToyBaseOptions
     consumes: ClassVar[dict[str, str]] = {}
     produces: ClassVar[str] = "model"
