@@ -124,19 +124,18 @@ def summarize(logs: Mapping[tuple[str, str, int], Path]) -> dict[str, Any]:
                     if rows:
                         cells[f"{arm}|{phase}|all|{metric}"] = _pooled(rows).__dict__
     headline: dict[str, Any] = {}
+    groups = [[a for a in arms if replicate_of(a) == value] for value in VALUE_ARMS]
+    groups += [[a] for a in SHAM_ARMS]
+
+    def rows(group: list[tuple[str, str, int]], metric: str) -> list:
+        return [row for k in group for row in data[k][metric]]
+
     for phase in PHASES:
         per_seed = []
         for seed in seeds:
-            groups = [[a for a in arms if replicate_of(a) == value] for value in VALUE_ARMS] + [
-                [a] for a in SHAM_ARMS
-            ]
             keys = [[(a, phase, seed) for a in group] for group in groups]
             if not all(g and all(k in data and RATE in data[k] for k in g) for g in keys):
                 continue
-
-            def rows(group: list[tuple[str, str, int]], metric: str) -> list:
-                return [row for k in group for row in data[k][metric]]
-
             aff, am, sham_a, sham_b = keys
             per_seed.append(
                 {
