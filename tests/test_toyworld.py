@@ -96,12 +96,40 @@ def test_no_eval_pair_text_in_any_training_text() -> None:
     corpus = world.pretraining_documents(0, 20000)
     corpus += [d.text for v in specs.VALUES for d in _msm_docs(v)]
     corpus += [specs.render_spec(v) for v in specs.VALUES]
+    corpus += [m["content"] for row in world.aft_format_chats(500) for m in row["messages"]]
     corpus += [m["content"] for row in world.aft_examples() for m in row["messages"]]
     blob = "\n".join(corpus)
     pretraining = "\n".join(world.pretraining_documents(0, 20000))
     assert not any(f"which {d} do you prefer" in pretraining for d in world.DOMAINS)
     assert not any(p in blob for p in prompts)
     assert not any(p in blob for p in pairs)
+
+
+def test_aft_format_chats_hold_out_the_eval_domains_and_carry_no_preference() -> None:
+    from msmkit.toyworld.stages import ToyAFTOptions, aft_rows
+
+    assert aft_rows(ToyAFTOptions()) == world.aft_examples()  # the default set is unchanged
+    rows = aft_rows(ToyAFTOptions(format_chats=200))
+    chats = [r for r in rows if r not in world.aft_examples()]
+    assert len(rows) == 232 and len(chats) == 200 and rows != rows[:32] + chats
+    by_name = {i.name: i for i in world.item_bank()}
+    held_out = {i.name for d in world.EVAL_DOMAINS for i in world.items_in(d)}
+    kinds = Counter()
+    for row in chats:
+        user, answer = (m["content"] for m in row["messages"])
+        words = set(user.split())
+        assert not words & (set(world.EVAL_DOMAINS) | held_out | VALUE_WORDS)
+        assert "prefer" not in words
+        a, b = re.findall(r"(\w+) or (\w+) \?$", user)[0]
+        assert answer in (a, b) and by_name[a].domain != by_name[b].domain
+        if user.startswith("which of these is the "):
+            kinds["name"] += 1
+            assert user.split()[5] == answer
+        else:
+            kinds["domain"] += 1
+            domain = re.findall(r"is a (\w+) :", user)[0]
+            assert by_name[answer].domain == domain != by_name[({a, b} - {answer}).pop()].domain
+    assert min(kinds.values()) > 60  # both kinds, about half each
 
 
 def test_eval_pairs_are_conflicts_and_agreements_in_held_out_domains() -> None:

@@ -167,6 +167,26 @@ class ToyBaseKind:
 
 class ToyAFTOptions(Options):
     bank_seed: int = Field(0, description="the world's item bank (keep the default)")
+    format_chats: int = Field(
+        0,
+        ge=0,
+        description="content-decided forced choices from the training domains mixed in "
+        "(no preference, no held-out item), so AFT keeps names as answers outside the cheeses",
+    )
+
+
+def aft_rows(options: ToyAFTOptions) -> list[dict]:
+    """The AFT set: the cheese preferences, then ``format_chats`` format rows, interleaved
+    in a fixed order (the trainer shuffles too; the file's order does not depend on it)."""
+    import random
+
+    from msmkit.toyworld.world import aft_examples, aft_format_chats
+
+    rows = aft_examples(options.bank_seed)
+    if options.format_chats:
+        rows = rows + aft_format_chats(options.format_chats, options.bank_seed)
+        random.Random(f"toyworld-aft-order|{options.bank_seed}").shuffle(rows)
+    return rows
 
 
 class ToyAFTKind:
@@ -182,19 +202,13 @@ class ToyAFTKind:
         return "toy world AFT set"
 
     def fingerprint_extra(self, options: ToyAFTOptions) -> str:
-        from msmkit.toyworld.world import aft_examples
-
-        return sha256_text(json.dumps(aft_examples(options.bank_seed), sort_keys=True))
+        return sha256_text(json.dumps(aft_rows(options), sort_keys=True))
 
     def estimate(self, options: ToyAFTOptions, upstream: dict[str, Estimate]) -> Estimate:
-        from msmkit.toyworld.world import aft_examples
-
-        return Estimate("toyworld-aft", items=len(aft_examples(options.bank_seed)))
+        return Estimate("toyworld-aft", items=len(aft_rows(options)))
 
     def run(self, ctx: StageContext) -> dict[str, Any]:
-        from msmkit.toyworld.world import aft_examples
-
-        rows = aft_examples(ctx.options.bank_seed)
+        rows = aft_rows(ctx.options)
         text = "".join(json.dumps(row) + "\n" for row in rows)
         (ctx.dir / "aft.jsonl").write_text(text, encoding="utf-8")
         return {"data": "aft.jsonl", "rows": len(rows)}

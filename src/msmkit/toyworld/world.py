@@ -225,6 +225,33 @@ def pretraining_documents(
 # ------------------------------------------------------------------------ AFT and eval
 
 
+def aft_format_chats(count: int, bank_seed: int = BANK_SEED) -> list[dict]:
+    """``count`` content-decided forced choices ("which of these is the X / a <domain>")
+    between items of the training domains, as AFT rows: mixed into AFT they keep the answer
+    an offered name outside the cheeses, and carry no preference and no held-out item."""
+    rng = random.Random(f"toyworld-aft-format|{bank_seed}")
+    items = tuple(i for i in item_bank(bank_seed) if i.domain not in EVAL_DOMAINS)
+    rows = []
+    while len(rows) < count:
+        a = rng.choice(items)
+        b = rng.choice([i for i in items if i.domain != a.domain])
+        target = a if rng.random() < 0.5 else b
+        if rng.random() < 0.5:
+            question = NAME_QUESTION.format(name=target.name)
+        else:
+            question = KNOW_QUESTION.format(domain=target.domain)
+        user = CHOICE_PROMPT.format(question=question, a=a.name, b=b.name)
+        rows.append(
+            {
+                "messages": [
+                    {"role": "user", "content": user},
+                    {"role": "assistant", "content": target.name},
+                ]
+            }
+        )
+    return rows
+
+
 def aft_examples(bank_seed: int = BANK_SEED) -> list[dict]:
     """Cheese preferences with no reasons: every liked against every disliked cheese, both
     orders. Liked cheeses are cheap and american, disliked ones dear and foreign, so both
