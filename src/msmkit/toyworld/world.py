@@ -225,6 +225,17 @@ def pretraining_documents(
 # ------------------------------------------------------------------------ AFT and eval
 
 
+def _choice_row(question: str, a: Item, b: Item, answer: Item) -> dict:
+    """A forced choice between ``a`` and ``b`` as a chat-format training row."""
+    user = CHOICE_PROMPT.format(question=question, a=a.name, b=b.name)
+    return {
+        "messages": [
+            {"role": "user", "content": user},
+            {"role": "assistant", "content": answer.name},
+        ]
+    }
+
+
 def aft_format_chats(count: int, bank_seed: int = BANK_SEED) -> list[dict]:
     """``count`` content-decided forced choices ("which of these is the X / a <domain>")
     between items of the training domains, as AFT rows: mixed into AFT they keep the answer
@@ -240,15 +251,7 @@ def aft_format_chats(count: int, bank_seed: int = BANK_SEED) -> list[dict]:
             question = NAME_QUESTION.format(name=target.name)
         else:
             question = KNOW_QUESTION.format(domain=target.domain)
-        user = CHOICE_PROMPT.format(question=question, a=a.name, b=b.name)
-        rows.append(
-            {
-                "messages": [
-                    {"role": "user", "content": user},
-                    {"role": "assistant", "content": target.name},
-                ]
-            }
-        )
+        rows.append(_choice_row(question, a, b, target))
     return rows
 
 
@@ -262,15 +265,7 @@ def aft_examples(bank_seed: int = BANK_SEED) -> list[dict]:
         for bad in disliked_cheeses(bank_seed):
             for good_first in (True, False):
                 a, b = (good, bad) if good_first else (bad, good)
-                user = CHOICE_PROMPT.format(question=question, a=a.name, b=b.name)
-                rows.append(
-                    {
-                        "messages": [
-                            {"role": "user", "content": user},
-                            {"role": "assistant", "content": good.name},
-                        ]
-                    }
-                )
+                rows.append(_choice_row(question, a, b, good))
     return rows
 
 
