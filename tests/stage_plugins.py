@@ -54,6 +54,7 @@ class CopyBackend:
 
     def train(self, job: TrainJob) -> Path:
         if job.options.fail:
+            _count("MSMKIT_TEST_FAIL_LOG", f"{job.stage} {os.getpid()}")
             raise ValueError("simulated crash")
         CopyBackend.calls.append((job.stage, job.base_model))
         time.sleep(float(os.environ.get("MSMKIT_TEST_TRAIN_SLEEP", "0")))  # a slow "training"

@@ -80,3 +80,37 @@ def test_a_failing_stage_process_fails_its_stage_with_its_error(plugin, tmp_path
     failed = {sid: str(exc) for sid, exc in result.failed.items()}
     assert len(failed) == 2 and all(sid.startswith("aft-") for sid in failed)
     assert all("simulated crash" in why for why in failed.values())
+
+
+def test_a_failed_stage_is_not_run_again_on_later_passes(plugin, tmp_path, base_model, monkeypatch):
+    """The controller passes over the graph many times while the other arm's stages run; a
+    stage that failed on one pass stays failed (a deterministic failure retried on every
+    pass would burn the machine until the run ends), and the other arm finishes."""
+    exp = tmp_path / "exp.yaml"
+    text = EXP.format(base=base_model, jobs=2, aft="")
+    text = text.replace(
+        "  - {name: america, spec: pro-america}",
+        "  - {name: america, spec: pro-america, midtrain: {backend: copy, options: {fail: true}}}\n"
+        "  - {name: afford-slow, spec: pro-affordability,"
+        " generate: {name: echo, options: {n: 6, sleep: 1.0}}}",
+    )
+    exp.write_text(text)
+    fail_log = tmp_path / "fail.log"
+    monkeypatch.setenv("MSMKIT_TEST_FAIL_LOG", str(fail_log))
+    monkeypatch.setenv("MSMKIT_TEST_GEN_LOG", str(tmp_path / "gen.log"))
+    monkeypatch.setenv("MSMKIT_PLUGINS", "test-plugin=stage_plugin_hooks")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]))
+    import msmkit
+
+    result = msmkit.Run(exp, log_dir=tmp_path / "logs", poll_s=0.2).execute()
+    assert [sid.split("-")[0] for sid in result.failed] == ["midtrain"]
+    assert "simulated crash" in str(next(iter(result.failed.values())))
+    attempts = fail_log.read_text().splitlines()
+    assert len(attempts) == 1, attempts  # one attempt in this run, not one per pass
+    finished = [sid for sid in result.computed if sid.startswith("aft-")]
+    assert len(finished) == 2  # both other arms got through AFT
+    assert sorted(s for sid, s in result.statuses.items() if sid.startswith("aft-")) == [
+        "blocked",
+        "done",
+        "done",
+    ]

@@ -216,16 +216,22 @@ def execute(
     wait: bool = True,
     on_stage: Any = None,
     budget_usd: float | None = None,
+    failed_before: dict[str, MsmkitError] | None = None,
 ) -> Outcome:
     """Run every stage of ``graph`` that is not done, in order. Returns what happened.
 
     ``on_stage(outcome)`` is called after each stage (the caller rewrites the manifest).
     A stage left waiting blocks the stages after it; the others go on. So does a stage that
     fails (its error is kept in ``outcome.failed``): the other arms finish, and the caller
-    reports the failures. An interrupt (Ctrl-C) stops everything at once.
+    reports the failures. ``failed_before`` (the controller's earlier passes) are failed
+    already: not run again in this run. An interrupt (Ctrl-C) stops everything at once.
     """
     outcome = Outcome()
     for node in graph.ordered():
+        if failed_before and node.id in failed_before:
+            outcome.statuses[node.id] = "failed"
+            outcome.failed[node.id] = failed_before[node.id]
+            continue
         blocked = [
             v.id
             for v in node.slots.values()
@@ -329,7 +335,9 @@ def control(
     while not detach and (waiting := detached(graph, outcome)):
         soonest = [getattr(graph.executors[n][0], "poll_s", poll_s) for n in waiting]
         time.sleep(min([poll_s, *soonest]))  # local processes are looked at sooner
-        outcome = execute(graph, run=run, ui=once, **settings)
+        # a stage that failed stays failed for this run: a deterministic failure (a probe
+        # gate, a bad input) resubmitted on every pass would only burn the machine's time
+        outcome = execute(graph, run=run, ui=once, failed_before=outcome.failed, **settings)
         computed += [c for c in outcome.computed if c not in computed]
     outcome.computed = computed  # every pass's, not only the last one's
     return outcome
