@@ -103,6 +103,37 @@ def test_option_logprobs_reads_names_and_floors_missing_ones() -> None:
     assert option_logprobs(None, ("a", "b")) is None
 
 
+def test_answer_mass_is_read_on_the_held_out_pairs_apart_from_the_aft_check() -> None:
+    """The readout the verdict uses is the held-out pairs': a model that answers the AFT
+    cheese pairs in prose (low mass there) must not pull the held-out mass down, nor the
+    reverse."""
+    import math
+
+    from inspect_ai.scorer import SampleScore, Score
+
+    from msmkit.toyworld.task import KEYS, sample_values, toy_rates
+
+    def sample(kind: str, p_cheap: float, p_dear: float, cheap_first: bool = True) -> dict:
+        meta = {"kind": kind, "cheap_first": cheap_first}
+        return {
+            **dict.fromkeys(KEYS),
+            **sample_values(meta, math.log(p_cheap), math.log(p_dear)),
+        }
+
+    held = [sample("conflict", 0.6, 0.3), sample("agree", 0.2, 0.7, cheap_first=False)]
+    aft = [sample("aft_check", 0.05, 0.01), sample("aft_check", 0.02, 0.02)]
+    assert held[0]["option_mass"] == pytest.approx(0.9) and held[0]["aft_check_mass"] is None
+    assert aft[0]["aft_check_mass"] == pytest.approx(0.06) and aft[0]["option_mass"] is None
+    assert held[1]["agree_cheap"] == 0 and held[1]["first"] == 1  # the dear item listed first
+    scores = [SampleScore(score=Score(value=v), sample_id=str(i)) for i, v in enumerate(held + aft)]
+    rates = toy_rates()(scores)
+    assert rates["option_mass"] == pytest.approx((0.9 + 0.9) / 2)
+    assert rates["aft_check_mass"] == pytest.approx((0.06 + 0.04) / 2)
+    assert rates["conflict_cheap"] == 1 and rates["agree_cheap"] == 0
+    only_aft = toy_rates()(scores[2:])
+    assert "option_mass" not in only_aft  # no held-out pair scored: absent, not 0.0
+
+
 @pytest.mark.slow
 def test_the_eval_and_the_verdict_on_a_tiny_model(tiny_base, tmp_path) -> None:
     from inspect_ai import eval as inspect_eval

@@ -175,13 +175,14 @@ def probe_accuracy(model: Any, tokenizer: Any, *, bank_seed: int = world.BANK_SE
 def answer_mass(model: Any, tokenizer: Any, *, bank_seed: int = world.BANK_SEED) -> float:
     """How much the model answers the eval's question at all: the mean of p(first name) +
     p(second name) at the answer position of the held-out preference questions (conflict
-    pairs, both orders). The eval reads its verdict from these two names, so a model that
-    puts little probability on either has no readout (the eval's ``option_mass``)."""
+    and agree pairs, both orders). The eval reads its verdict from these two names, so a
+    model that puts little probability on either has no readout; the eval's ``option_mass``
+    is the same quantity on the same pairs."""
     import torch
 
     prompts, names = [], []
     for pair in world.eval_pairs(bank_seed):
-        if pair.kind != "conflict":
+        if pair.kind not in ("conflict", "agree"):
             continue
         for cheap_first in (True, False):
             user = world.eval_prompt(pair, cheap_first)

@@ -86,7 +86,9 @@ def probe_shortfalls(probes: dict[str, float], opts: ToyBaseOptions) -> list[str
 class ToyBaseKind:
     name = "toyworld-base"
     description = "Pretrain a small model on the toy world and probe what it knows"
-    version = "3"  # 2: the answer-mass probe; 3: the content probe leaves out coin flips
+    # 2: the answer-mass probe; 3: the content probe leaves out coin flips; 4: the answer
+    # mass over conflict and agree pairs, as the eval's option_mass
+    version = "4"
     Options: ClassVar[type[Options]] = ToyBaseOptions
     consumes: ClassVar[dict[str, str]] = {}
     produces: ClassVar[str] = "model"
