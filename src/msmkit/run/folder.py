@@ -6,6 +6,7 @@ experiment's, never a folder that is not a run). The manifest itself: ``msmkit.r
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,13 @@ def run_dir_for(name: str, *, log_dir: Path | None = None, output: Path | None =
 
 
 def library_versions() -> dict[str, str | None]:
+    """The installed versions of the libraries a run depends on (read once per process:
+    the manifest is rewritten often, and reading package metadata is slow)."""
+    return dict(_library_versions())
+
+
+@functools.cache
+def _library_versions() -> dict[str, str | None]:
     from msmkit.schemas import dist_versions
 
     return dist_versions(*LIBRARIES)
